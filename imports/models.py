@@ -1,0 +1,183 @@
+"""ALP import configurations, import runs and their per-number results (SPEC §4)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Layout(models.TextChoices):
+    PREFORMATTED = "preformatted", "Preformatted"
+    ALP = "alp", "ALP configuration"
+
+
+class Mode(models.TextChoices):
+    STANDARD = "standard", "Standard (apply the chosen action to the numbers in the file)"
+    APPEND = "append", "Append: opt in, add tags"
+    APPEND_TAGS = "append_tags", "Append with tag management"
+    APPEND_SOFT = "append_soft", "Append with soft opt-out"
+    APPEND_SOFT_TAGS = "append_soft_tags", "Append with soft opt-out and tag management"
+    APPEND_HARD = "append_hard", "Append with hard opt-out"
+
+
+# What happens to opted-in numbers missing from the file, in a clerk's words.
+MODE_MISSING_TEXT = {
+    Mode.STANDARD: "Numbers missing from the file are left alone.",
+    Mode.APPEND: "Numbers missing from the file are left alone; no tags are removed.",
+    Mode.APPEND_TAGS: "Numbers missing from the file are left alone; tags of the numbers in the file are set to exactly the file's tags.",
+    Mode.APPEND_SOFT: "Opted-in numbers missing from the file will be suspended.",
+    Mode.APPEND_SOFT_TAGS: "Opted-in numbers missing from the file will be suspended; tags of the numbers in the file are set to exactly the file's tags.",
+    Mode.APPEND_HARD: "Opted-in numbers missing from the file will be opted out (only their owners can opt back in).",
+}
+
+
+class Action(models.TextChoices):
+    OPT_IN = "opt_in", "Opt in (with tags)"
+    OPT_OUT = "opt_out", "Opt out"
+    SUSPEND = "suspend", "Suspend"
+    REACTIVATE = "reactivate", "Reactivate"
+    ADD_TAGS = "add_tags", "Add tags"
+    REMOVE_TAGS = "remove_tags", "Remove tags"
+
+
+class RunSource(models.TextChoices):
+    WEB = "web", "Web"
+    SFTP = "sftp", "SFTP"
+    API = "api", "API"
+    CLI = "cli", "Command line"
+
+
+class Stage(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    READING = "reading", "Reading the file"
+    COMPARING = "comparing", "Comparing with the list"
+    AWAITING_CONFIRMATION = "awaiting_confirmation", "Waiting for a manager to confirm"
+    APPLYING = "applying", "Applying the changes"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STAGES = (Stage.DONE, Stage.FAILED, Stage.CANCELLED)
+
+
+class ResultOutcome(models.TextChoices):
+    OPTED_IN = "opted_in", "Opted in"
+    REACTIVATED = "reactivated", "Reactivated"
+    SUSPENDED = "suspended", "Suspended"
+    OPTED_OUT = "opted_out", "Opted out"
+    TAGS_ADDED = "tags_added", "Tags added"
+    TAGS_REMOVED = "tags_removed", "Tags removed"
+    UNCHANGED = "unchanged", "Unchanged"
+    DUPLICATE = "duplicate", "Duplicate"
+    REJECTED = "rejected", "Rejected"
+
+
+class ImportConfiguration(models.Model):
+    """An ALP configuration: which columns of a CIS export hold phones and tags, and the mode."""
+
+    account = models.ForeignKey("subscribers.Account", on_delete=models.CASCADE, related_name="import_configurations")
+    name = models.CharField(max_length=100)
+    # The field map (imports.fieldmap.FieldMap): phone and tag columns by header name or letter,
+    # header row, delimiter, encoding, sheet.
+    field_map = models.JSONField(default=dict)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.APPEND)
+    action = models.CharField(max_length=16, choices=Action.choices, default=Action.OPT_IN)
+    version = models.PositiveIntegerField(default=1)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_version = models.PositiveIntegerField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="importconfiguration_account_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None and self.approved_version == self.version and self.retired_at is None
+
+    @property
+    def missing_text(self) -> str:
+        return MODE_MISSING_TEXT[Mode(self.mode)]
+
+
+class ImportRun(models.Model):
+    account = models.ForeignKey("subscribers.Account", on_delete=models.CASCADE, related_name="import_runs")
+    layout = models.CharField(max_length=16, choices=Layout.choices, default=Layout.PREFORMATTED)
+    configuration = models.ForeignKey(
+        ImportConfiguration, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    configuration_version = models.PositiveIntegerField(null=True, blank=True)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.STANDARD)
+    action = models.CharField(max_length=16, choices=Action.choices, default=Action.OPT_IN)
+    dry_run = models.BooleanField(default=False)
+    source = models.CharField(max_length=8, choices=RunSource.choices, default=RunSource.WEB)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Display text only: never used to open a file.
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    file_size = models.BigIntegerField(default=0)
+    # Where the upload waits until the job has read it; emptied when the file is deleted.
+    file_path = models.CharField(max_length=500, blank=True)
+    stage = models.CharField(max_length=24, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the current stage")
+    rows_read = models.PositiveIntegerField(default=0)
+    # Per outcome: opted_in, new, reactivated, suspended, opted_out, tags_added, tags_removed,
+    # unchanged, duplicate, rejected, and rejected_<reason>.
+    counts = models.JSONField(default=dict, blank=True)
+    new_numbers = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    undo_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undos")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Parsed rows held for a confirmation are dropped after this time.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="importrun_account_created"),
+            models.Index(fields=["stage"], name="importrun_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.file_name})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.stage in FINAL_STAGES
+
+
+class ImportResult(models.Model):
+    """What happened to one number of a run (or one rejected row)."""
+
+    # No database constraint: a run writes up to a million of these in one commit.
+    run = models.ForeignKey(ImportRun, on_delete=models.DO_NOTHING, db_constraint=False, related_name="results")
+    phone = models.CharField(max_length=16, blank=True)
+    outcome = models.CharField(max_length=16, choices=ResultOutcome.choices)
+    is_new = models.BooleanField(default=False)
+    tags_added = models.JSONField(default=list, blank=True)
+    tags_removed = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=16, blank=True, help_text="Why a row was rejected")
+    row_number = models.PositiveIntegerField(null=True, blank=True)
+    raw_value = models.CharField(max_length=64, blank=True, help_text="The cell as the file had it")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "outcome", "id"], name="importresult_run_outcome"),
+            models.Index(fields=["run", "phone"], name="importresult_run_phone"),
+        ]
+        ordering = ["id"]

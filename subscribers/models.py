@@ -1,0 +1,198 @@
+"""Accounts, their users, their subscribers and tags, and the append-only trail of opt events.
+
+Models hold data only; every change of a subscriber's status goes through subscribers.services.
+"""
+
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", "Manager"
+    UPLOADER = "uploader", "Uploader"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Pending"
+    OPTED_IN = "opted_in", "Opted in"
+    SUSPENDED = "suspended", "Suspended"
+    OPTED_OUT = "opted_out", "Opted out"
+
+
+class OptedOutBy(models.TextChoices):
+    SUBSCRIBER = "subscriber", "The subscriber"
+    CUSTOMER = "customer", "The utility"
+
+
+class Source(models.TextChoices):
+    KEYWORD = "keyword", "Text keyword"
+    WIDGET = "widget", "Web widget"
+    DOUBLE_OPT_IN = "double_opt_in", "Double opt-in"
+    IMPORT = "import", "Import"
+    API = "api", "API"
+    MANAGER = "manager", "Manager"
+    SUPPORT = "support", "Support"
+    EXPIRY = "expiry", "Expiry"
+
+
+TIME_ZONE_CHOICES = sorted((tz, tz.replace("_", " ")) for tz in available_timezones() if "/" in tz)
+
+
+class Account(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="America/Chicago", choices=TIME_ZONE_CHOICES)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "account"], name="membership_user_account_unique")]
+        ordering = ["account__name"]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.account} ({self.role})"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+
+class Tag(models.Model):
+    MAX_LENGTH = 75
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "account", name="tag_account_name_ci_unique"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def listed(self) -> "SubscriberQuerySet":
+        """The working list: numbers a manager deleted stay only as opt-out blocks."""
+        return self.filter(removed_at__isnull=True)
+
+
+class Subscriber(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscribers")
+    phone = models.CharField(max_length=16, help_text="E.164, e.g. +12025550173")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    opted_out_by = models.CharField(max_length=16, choices=OptedOutBy.choices, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    status_changed = models.DateTimeField(default=timezone.now)
+    # Set when a manager deletes a number that its owner opted out of: the row stays to block imports.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, through="SubscriberTag", related_name="subscribers")
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "phone"], name="subscriber_account_phone_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status="opted_out", opted_out_by__in=["subscriber", "customer"])
+                | (~models.Q(status="opted_out") & models.Q(opted_out_by="")),
+                name="subscriber_opted_out_by_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "status", "phone"], name="subscriber_account_status"),
+            models.Index(fields=["account", "status_changed"], name="subscriber_account_changed"),
+            models.Index(fields=["account", "first_seen"], name="subscriber_account_first_seen"),
+        ]
+        ordering = ["phone"]
+
+    def __str__(self) -> str:
+        return self.phone
+
+    @property
+    def receives_alerts(self) -> bool:
+        return self.status == Status.OPTED_IN
+
+
+class SubscriberTag(models.Model):
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscriber", "tag"], name="subscribertag_unique")]
+        indexes = [models.Index(fields=["tag", "subscriber"], name="subscribertag_tag_subscriber")]
+
+
+class OptEvent(models.Model):
+    """One change of a number's status or tags. Append-only: the audit trail.
+
+    Keyed by phone rather than by subscriber row, so a number's history survives its deletion.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_events")
+    phone = models.CharField(max_length=16)
+    old_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    new_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    opted_out_by = models.CharField(max_length=16, choices=OptedOutBy.choices, blank=True)
+    tags_added = models.JSONField(default=list, blank=True)
+    tags_removed = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # No database constraint: an import writes hundreds of thousands of events in one commit and
+    # deferred foreign-key checks on them cost seconds; the run row is never deleted.
+    import_run = models.ForeignKey(
+        "imports.ImportRun", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    message_sid = models.CharField(max_length=64, blank=True, help_text="The inbound text that caused it")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "phone", "created_at"], name="optevent_account_phone"),
+            models.Index(fields=["account", "created_at"], name="optevent_account_created"),
+            models.Index(fields=["import_run"], name="optevent_import_run"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.old_status or '–'} → {self.new_status or '–'} ({self.source})"
+
+
+class SenderNumber(models.Model):
+    """A short code or long code an account texts from; inbound texts are routed by it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sender_numbers")
+    number = models.CharField(max_length=16, unique=True, help_text="E.164 long code or a 5–6 digit short code")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
