@@ -169,6 +169,8 @@ class ImportResult(models.Model):
     phone = models.CharField(max_length=16, blank=True)
     outcome = models.CharField(max_length=16, choices=ResultOutcome.choices)
     is_new = models.BooleanField(default=False)
+    # The tags the file gives this number: with the phone, the row of the Preformatted equivalent.
+    tags = models.JSONField(default=list, blank=True)
     tags_added = models.JSONField(default=list, blank=True)
     tags_removed = models.JSONField(default=list, blank=True)
     reason = models.CharField(max_length=16, blank=True, help_text="Why a row was rejected")
