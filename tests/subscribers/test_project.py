@@ -23,6 +23,8 @@ def test_check_deploy_is_clean_with_production_values():
         "SECRET_KEY": "x7!kq2-production-like-secret-key-with-enough-length-and-variety-0193",
         "ALLOWED_HOSTS": "alerts.example.com",
     }
+    # The browser tests allow sync ORM calls beside Playwright's event loop; production never does.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
