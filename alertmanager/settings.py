@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django_rq",
     "subscribers",
     "imports",
+    "messaging",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,24 @@ PHONE_LINE_TYPE_CHECKER = os.environ.get("PHONE_LINE_TYPE_CHECKER", "subscribers
 
 # The import guard: a run that would suspend or opt out more than this share of the opted-in list waits.
 IMPORT_GUARD_SHARE = env_float("IMPORT_GUARD_SHARE", 0.10)
+
+# Texts (SPEC §5): the SMS gateway is console (logs), memory (tests) or twilio, or a class path.
+SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+# The public https://host the provider calls; signatures are computed over it (needed behind a proxy).
+SMS_PUBLIC_URL = os.environ.get("SMS_PUBLIC_URL", "")
+# Only an explicit 0 turns off the provider-signature check of the inbound webhooks.
+SMS_VERIFY_SIGNATURES = env_bool("SMS_VERIFY_SIGNATURES", True)
+ALERT_BATCH_SIZE = env_int("ALERT_BATCH_SIZE", 500)
+ALERT_RECHECK_SECONDS = env_float("ALERT_RECHECK_SECONDS", 1.0)
+ALERT_JOB_TIMEOUT = env_int("ALERT_JOB_TIMEOUT", 4 * 3600)
+MESSAGING_FORWARD_RETRY_INTERVALS = [
+    int(v) for v in env_list("MESSAGING_FORWARD_RETRY_INTERVALS", ["10", "60", "300", "900", "3600"])
+]
+MESSAGING_WEBHOOK_TIMEOUT = env_float("MESSAGING_WEBHOOK_TIMEOUT", 10.0)
+WIDGET_LIMIT_PER_IP_PER_HOUR = env_int("WIDGET_LIMIT_PER_IP_PER_HOUR", 5)
+WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR = env_int("WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR", 200)
 
 LOGGING = {
     "version": 1,

@@ -15,4 +15,5 @@ urlpatterns = [
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
+    path("", include("messaging.urls")),
 ]

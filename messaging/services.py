@@ -1,0 +1,643 @@
+"""Business rules of texts: keywords from the handset, double opt-in, alerts and their delivery log.
+
+Every change of a number's status is asked of subscribers.services; this module decides what a
+text means, records it, and sends the one reply it calls for. Replies go out after the status
+change has committed, so a provider outage never undoes a STOP.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+from rq import Retry, get_current_job
+
+from messaging import keywords
+from messaging.gateway import SendResult, get_gateway
+from messaging.models import (
+    Alert,
+    DeliveryStatus,
+    InboundMessage,
+    MessageKind,
+    MessagingSettings,
+    OptInRequest,
+    OutboundMessage,
+    default_texts,
+)
+from messaging.sms import segments_of
+from subscribers import services as status_service
+from subscribers.models import Account, SenderNumber, Source, Status, Subscriber, SubscriberTag, Tag
+from subscribers.services import Cause, InvalidPhone, ServiceError, TransitionRefused
+
+logger = logging.getLogger("messaging")
+
+REQUEST_LIFETIME = timedelta(days=7)
+REPEAT_WINDOW = timedelta(hours=12)
+MAX_ALERT_LENGTH = 1600
+
+
+class WidgetLimited(ServiceError):
+    pass
+
+
+# Settings and texts
+
+
+def messaging_settings_get(*, account: Account) -> MessagingSettings:
+    found = MessagingSettings.objects.filter(account=account).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return MessagingSettings.objects.create(account=account, **default_texts(account.name))
+    except IntegrityError:  # created meanwhile by another request
+        return MessagingSettings.objects.get(account=account)
+
+
+@transaction.atomic
+def messaging_settings_update(*, account: Account, **fields) -> MessagingSettings:
+    current = messaging_settings_get(account=account)
+    current = MessagingSettings.objects.select_for_update().get(pk=current.pk)
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.updated_at = timezone.now()
+    current.save()
+    return current
+
+
+def messaging_webhook_secret_rotate(*, account: Account) -> MessagingSettings:
+    from messaging.models import _new_secret
+
+    return messaging_settings_update(account=account, webhook_secret=_new_secret())
+
+
+def sender_of(account: Account) -> str:
+    sender = SenderNumber.objects.filter(account=account).order_by("created_at", "id").first()
+    if sender is None:
+        raise ServiceError("no_sender", "This account has no sender number to text from yet. Ask support to add one.")
+    return sender.number
+
+
+def status_callback_url() -> str:
+    base = settings.SMS_PUBLIC_URL.rstrip("/")
+    return f"{base}/sms/status/" if base else ""
+
+
+def text_send(*, account: Account, phone: str, kind: str, body: str, sender: str = "") -> OutboundMessage:
+    """Send one text now through the gateway and log it. Call it outside a transaction."""
+    sender = sender or sender_of(account)
+    message = OutboundMessage.objects.create(account=account, kind=kind, phone=phone, sender=sender, body=body)
+    result = _send_one(sender=sender, to=phone, body=body)
+    message.status = result.status
+    message.provider_id = result.provider_id
+    message.error = result.error
+    message.updated_at = timezone.now()
+    message.save(update_fields=["status", "provider_id", "error", "updated_at"])
+    return message
+
+
+def _send_one(*, sender: str, to: str, body: str) -> SendResult:
+    try:
+        return get_gateway().send(sender=sender, to=to, body=body, status_callback=status_callback_url())
+    except Exception as exc:  # the provider's failure is the log's business, not the caller's
+        logger.exception("sending to %s failed", to)
+        return SendResult("", DeliveryStatus.FAILED, str(exc)[:300])
+
+
+def _send_after_commit(*, account: Account, phone: str, kind: str, body: str, sender: str = "") -> None:
+    transaction.on_commit(lambda: text_send(account=account, phone=phone, kind=kind, body=body, sender=sender))
+
+
+# Inbound texts
+
+
+@dataclass
+class Inbound:
+    message: InboundMessage | None
+    meaning: str
+    duplicate: bool = False
+
+
+def inbound_receive(*, to: str, phone: str, body: str, message_sid: str) -> Inbound:
+    """Apply one inbound text once: route it by the number it was sent to, act on its keyword, reply.
+
+    Raises ServiceError("unknown_sender") when the number it was sent to is not one of ours.
+    """
+    sender = SenderNumber.objects.select_related("account").filter(number=_sender_key(to)).first()
+    if sender is None:
+        raise ServiceError("unknown_sender", f"{to} is not a sender number of any account.")
+    account = sender.account
+    config = messaging_settings_get(account=account)
+    try:
+        e164 = status_service.phone_normalise(phone)
+    except InvalidPhone:
+        e164 = None
+    meaning = keywords.meaning_of(body, config.opt_in_keywords) if e164 else keywords.Meaning.OTHER
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                message = InboundMessage.objects.create(
+                    account=account, message_sid=message_sid, phone=e164 or phone[:32], sender=sender.number,
+                    body=body, meaning=meaning,
+                )  # fmt: skip
+        except IntegrityError:
+            return Inbound(InboundMessage.objects.filter(message_sid=message_sid).first(), meaning, duplicate=True)
+        meaning = _act_on(account, config, sender.number, e164, meaning, message_sid)
+        if meaning != message.meaning:
+            message.meaning = meaning
+        if meaning == keywords.Meaning.OTHER and config.webhook_url:
+            message.forward = InboundMessage.Forward.PENDING
+            _enqueue_forward(message)
+        message.save(update_fields=["meaning", "forward"])
+    return Inbound(message, meaning)
+
+
+def _sender_key(to: str) -> str:
+    raw = (to or "").strip()
+    if raw.isdigit() and len(raw) in (5, 6):
+        return raw
+    try:
+        return status_service.phone_normalise(raw)
+    except InvalidPhone:
+        return raw
+
+
+def _act_on(account, config, sender, phone, meaning, message_sid) -> str:
+    reply = lambda kind, text: _send_after_commit(account=account, phone=phone, kind=kind, body=text, sender=sender)  # noqa: E731
+    if meaning == keywords.Meaning.STOP:
+        status_service.subscriber_keyword_stop(account=account, phone=phone, message_sid=message_sid)
+        _close_requests(account, phone, OptInRequest.State.CANCELLED)
+        reply(MessageKind.OPT_OUT, config.opt_out_text)
+    elif meaning == keywords.Meaning.START:
+        status_service.subscriber_keyword_start(account=account, phone=phone, message_sid=message_sid)
+        _close_requests(account, phone, OptInRequest.State.CANCELLED)
+        reply(MessageKind.WELCOME, config.welcome_text)
+    elif meaning == keywords.Meaning.CONFIRM:
+        request = _open_request(account, phone)
+        if request is None:
+            return keywords.Meaning.OTHER
+        try:
+            status_service.subscriber_confirm(account=account, phone=phone, message_sid=message_sid)
+        except TransitionRefused:
+            return keywords.Meaning.OTHER
+        request.state = OptInRequest.State.CONFIRMED
+        request.closed_at = timezone.now()
+        request.save(update_fields=["state", "closed_at"])
+        reply(MessageKind.CONFIRMATION, config.confirmation_text)
+    elif meaning == keywords.Meaning.HELP:
+        reply(MessageKind.HELP, config.help_text)
+    return meaning
+
+
+def _open_request(account, phone) -> OptInRequest | None:
+    return (
+        OptInRequest.objects.select_for_update()
+        .filter(account=account, phone=phone, state=OptInRequest.State.OPEN, expires_at__gt=timezone.now())
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _close_requests(account, phone, state) -> None:
+    OptInRequest.objects.filter(account=account, phone=phone, state=OptInRequest.State.OPEN).update(
+        state=state, closed_at=timezone.now()
+    )
+
+
+def _enqueue_forward(message: InboundMessage) -> None:
+    from messaging import jobs
+
+    intervals = list(settings.MESSAGING_FORWARD_RETRY_INTERVALS)
+    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+    django_rq.get_queue("default").enqueue(jobs.inbound_forward_job, message.pk, retry=retry)
+
+
+def inbound_forward(*, inbound_id: int) -> None:
+    """POST one inbound text to its account's webhook, signed with the account's secret.
+
+    Raises on failure so that the job is retried; the last failed attempt marks it failed.
+    """
+    message = InboundMessage.objects.select_related("account").get(pk=inbound_id)
+    config = messaging_settings_get(account=message.account)
+    if not config.webhook_url or message.forward == InboundMessage.Forward.DELIVERED:
+        return
+    payload = json.dumps(
+        {
+            "account": message.account.slug,
+            "message_sid": message.message_sid,
+            "from": message.phone,
+            "to": message.sender,
+            "body": message.body,
+            "received_at": message.received_at.isoformat(),
+        }
+    ).encode()
+    request = urllib.request.Request(
+        config.webhook_url,
+        data=payload,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "AlertManager-webhook/1",
+            "X-AlertManager-Signature": "sha256=" + webhook_signature(config.webhook_secret, payload),
+        },
+    )
+    error = ""
+    try:
+        with urllib.request.urlopen(request, timeout=settings.MESSAGING_WEBHOOK_TIMEOUT) as response:
+            if not 200 <= response.status < 300:
+                error = f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        error = f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        error = str(getattr(exc, "reason", exc))[:300]
+    attempts = F("forward_attempts") + 1
+    if not error:
+        InboundMessage.objects.filter(pk=message.pk).update(
+            forward=InboundMessage.Forward.DELIVERED, forward_attempts=attempts, forward_error=""
+        )
+        return
+    job = get_current_job()
+    last = job is None or not job.retries_left
+    InboundMessage.objects.filter(pk=message.pk).update(
+        forward=InboundMessage.Forward.FAILED if last else InboundMessage.Forward.PENDING,
+        forward_attempts=attempts,
+        forward_error=error,
+    )
+    raise ForwardFailed(f"forwarding text {message.message_sid} to {config.webhook_url} failed: {error}")
+
+
+class ForwardFailed(Exception):
+    pass
+
+
+def webhook_signature(secret: str, payload: bytes) -> str:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def delivery_status_update(*, provider_id: str, provider_status: str, error: str = "") -> int:
+    """A provider's delivery report. Returns how many log rows it updated (0 for an unknown id)."""
+    status = {
+        "delivered": DeliveryStatus.DELIVERED,
+        "undelivered": DeliveryStatus.FAILED,
+        "failed": DeliveryStatus.FAILED,
+        "sent": DeliveryStatus.SENT,
+    }.get((provider_status or "").lower())
+    if not provider_id or status is None:
+        return 0
+    return (
+        OutboundMessage.objects.filter(provider_id=provider_id)
+        .exclude(status=DeliveryStatus.DELIVERED)
+        .update(status=status, error=error[:300], updated_at=timezone.now())
+    )
+
+
+# Double opt-in
+
+
+def double_opt_in_request(*, account: Account, phone: str, cause: Cause, client_ip: str | None = None) -> OptInRequest:
+    """Make the number pending (through the status service) and send it the request text.
+
+    A suspended or opted-out number keeps its status until its owner replies YES. Raises
+    TransitionRefused for a number that is already opted in, InvalidPhone for a bad number.
+    """
+    sender = sender_of(account)
+    config = messaging_settings_get(account=account)
+    with transaction.atomic():
+        result = status_service.subscriber_request_confirmation(account=account, phone=phone, cause=cause)
+        phone = result.subscriber.phone
+        _close_requests(account, phone, OptInRequest.State.REPLACED)
+        now = timezone.now()
+        request = OptInRequest.objects.create(
+            account=account, phone=phone, source=cause.source, user=cause.user, client_ip=client_ip,
+            created_at=now, expires_at=now + REQUEST_LIFETIME,
+        )  # fmt: skip
+        _send_after_commit(
+            account=account, phone=phone, kind=MessageKind.REQUEST, body=config.request_text, sender=sender
+        )
+        transaction.on_commit(lambda: _schedule_expiry(request.expires_at))
+    return request
+
+
+def _schedule_expiry(when) -> None:
+    from messaging import jobs
+
+    # A minute late so the request is surely due; the job sweeps every due request, not only this one.
+    django_rq.get_queue("default").enqueue_at(when + timedelta(minutes=1), jobs.opt_in_requests_expire_job)
+
+
+def opt_in_requests_expire(*, now=None) -> int:
+    """Expire every open double opt-in request older than 7 days. Returns how many expired."""
+    now = now or timezone.now()
+    expired = 0
+    due = OptInRequest.objects.filter(state=OptInRequest.State.OPEN, expires_at__lte=now).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            request = (
+                OptInRequest.objects.select_for_update().select_related("account").filter(pk=pk, state="open").first()
+            )
+            if request is None:
+                continue
+            status_service.subscriber_expire(account=request.account, phone=request.phone)
+            request.state = OptInRequest.State.EXPIRED
+            request.closed_at = now
+            request.save(update_fields=["state", "closed_at"])
+            expired += 1
+    return expired
+
+
+def widget_request(*, account: Account, phone: str, client_ip: str | None) -> OptInRequest:
+    """A double opt-in request from the public widget, within its limits.
+
+    Raises WidgetLimited (and sends nothing) past a limit, InvalidPhone or TransitionRefused otherwise.
+    """
+    phone = status_service.phone_normalise(phone)
+    if client_ip:
+        key = f"widget-ip:{client_ip}"
+        cache.add(key, 0, timeout=3600)
+        try:
+            attempts = cache.incr(key)
+        except ValueError:
+            attempts = 1
+        if attempts > settings.WIDGET_LIMIT_PER_IP_PER_HOUR:
+            raise WidgetLimited("ip", "Too many sign-ups from your connection. Please try again in an hour.")
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = OptInRequest.objects.filter(account=account, source=Source.WIDGET, created_at__gte=hour_ago).count()
+    if recent >= settings.WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR:
+        raise WidgetLimited("account", "We are receiving many sign-ups right now. Please try again in an hour.")
+    day_ago = timezone.now() - timedelta(hours=24)
+    already = OptInRequest.objects.filter(account=account, phone=phone, created_at__gte=day_ago).exists()
+    # The cache key is the atomic guard against two sign-ups of one number at the same moment.
+    if already or not cache.add(f"widget-phone:{account.pk}:{phone}", 1, timeout=24 * 3600):
+        raise WidgetLimited(
+            "phone", "We already sent a text to this number today. Reply YES to that text to confirm your sign-up."
+        )
+    return double_opt_in_request(account=account, phone=phone, cause=Cause(source=Source.WIDGET), client_ip=client_ip)
+
+
+# Alerts
+
+
+def alert_audience(*, account: Account, target: str, tags) -> QuerySet[Subscriber]:
+    numbers = Subscriber.objects.listed().filter(account=account)
+    tag_ids = [tag.pk for tag in tags]
+    if target == Alert.Target.ANY:
+        numbers = numbers.filter(Exists(SubscriberTag.objects.filter(subscriber=OuterRef("pk"), tag__in=tag_ids)))
+    elif target == Alert.Target.ALL:
+        for tag_id in tag_ids:
+            numbers = numbers.filter(Exists(SubscriberTag.objects.filter(subscriber=OuterRef("pk"), tag_id=tag_id)))
+    return numbers
+
+
+@dataclass
+class AlertPreview:
+    reach: int
+    blocked: int
+    encoding: str
+    characters: int
+    segments: int
+    repeat_of: Alert | None
+
+
+def alert_preview(*, account: Account, body: str, target: str, tags) -> AlertPreview:
+    counts = alert_audience(account=account, target=target, tags=tags).aggregate(
+        reach=Count("pk", filter=Q(status=Status.OPTED_IN)), blocked=Count("pk", filter=~Q(status=Status.OPTED_IN))
+    )
+    seg = segments_of(body or "")
+    return AlertPreview(
+        counts["reach"],
+        counts["blocked"],
+        seg.encoding,
+        seg.units,
+        seg.segments,
+        _repeat_of(account, body, target, tags),
+    )
+
+
+def _fingerprint(body: str, target: str, tags) -> str:
+    ids = sorted(tag.pk for tag in tags) if target != Alert.Target.EVERYONE else []
+    key = json.dumps([" ".join((body or "").split()), target, ids])
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _repeat_of(account, body, target, tags) -> Alert | None:
+    since = timezone.now() - REPEAT_WINDOW
+    return (
+        Alert.objects.filter(account=account, fingerprint=_fingerprint(body, target, tags), created_at__gte=since)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def alert_create(*, account: Account, body: str, target: str, tags, user, repeat_confirmed: bool = False) -> Alert:
+    """Queue an alert for sending. The same text to the same list within 12 hours needs repeat_confirmed."""
+    body = (body or "").strip()
+    tags = list(tags)
+    if not body:
+        raise ServiceError("blank", "Write the message to send.", field="body")
+    if len(body) > MAX_ALERT_LENGTH:
+        raise ServiceError("too_long", f"A message is at most {MAX_ALERT_LENGTH} characters.", field="body")
+    if target != Alert.Target.EVERYONE and not tags:
+        raise ServiceError("no_tags", "Pick at least one tag, or send to the whole list.", field="tags")
+    if any(tag.account_id != account.pk for tag in tags):
+        raise ServiceError("foreign_tag", "Pick tags of this account.", field="tags")
+    sender_of(account)
+    with transaction.atomic():
+        repeat = _repeat_of(account, body, target, tags)
+        if repeat is not None and not repeat_confirmed:
+            raise ServiceError(
+                "repeat", "The same message went to the same numbers less than 12 hours ago. Confirm to send it again."
+            )
+        alert = Alert.objects.create(
+            account=account, body=body, target=target, tag_names=[tag.name for tag in tags],
+            fingerprint=_fingerprint(body, target, tags), created_by=user,
+        )  # fmt: skip
+        alert.tags.set(tags)
+        transaction.on_commit(lambda: _enqueue_alert(alert.pk))
+    return alert
+
+
+def _enqueue_alert(alert_id: int) -> None:
+    from messaging import jobs
+
+    django_rq.get_queue("default").enqueue(jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+
+
+def alert_send(*, alert_id: int) -> Alert:
+    """Send an alert in batches, each number at most once, only while it is opted in."""
+    alert = Alert.objects.select_related("account").get(pk=alert_id)
+    if alert.finished:
+        return alert
+    sender = sender_of(alert.account)
+    if alert.stage == Alert.Stage.QUEUED:
+        _alert_snapshot(alert, sender)
+    else:
+        # The job ran before and stopped mid-batch: a text in flight may have gone, so it is not sent again.
+        interrupted = OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.FAILED, error="Interrupted while sending; not sent again to avoid a duplicate"
+        )
+        Alert.objects.filter(pk=alert.pk).update(failed_count=F("failed_count") + interrupted)
+    gateway = get_gateway()
+    callback = status_callback_url()
+    size = settings.ALERT_BATCH_SIZE
+    while True:
+        batch = list(
+            OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.QUEUED)
+            .order_by("id")
+            .values_list("id", "phone")[:size]
+        )
+        if not batch:
+            break
+        _alert_send_batch(alert, gateway, sender, callback, batch)
+    Alert.objects.filter(pk=alert.pk).update(stage=Alert.Stage.DONE, finished_at=timezone.now())
+    alert.refresh_from_db()
+    return alert
+
+
+def _alert_snapshot(alert: Alert, sender: str) -> None:
+    """Write the delivery log in one statement: a queued row per opted-in number, a blocked row per other."""
+    now = timezone.now()
+    opted_in = Q(status=Status.OPTED_IN)
+    numbers = (
+        alert_audience(account=alert.account, target=alert.target, tags=list(alert.tags.all()))
+        .order_by()
+        .annotate(
+            m_account=Value(alert.account_id, IntegerField()),
+            m_alert=Value(alert.pk, IntegerField()),
+            m_kind=Value(MessageKind.ALERT, CharField()),
+            m_sender=Value(sender, CharField()),
+            m_body=Value("", CharField()),
+            m_status=Case(When(opted_in, then=Value(DeliveryStatus.QUEUED)), default=Value(DeliveryStatus.BLOCKED), output_field=CharField()),
+            m_provider=Value("", CharField()),
+            m_error=Case(
+                When(opted_in, then=Value("")),
+                When(status=Status.PENDING, then=Value("Not opted in: waiting for YES")),
+                When(status=Status.SUSPENDED, then=Value("Not opted in: suspended")),
+                default=Value("Not opted in: opted out"),
+                output_field=CharField(),
+            ),
+            m_created=Value(now, DateTimeField()),
+        )
+        .values_list("m_account", "m_alert", "m_kind", "phone", "m_sender", "m_body", "m_status", "m_provider", "m_error", "m_created", "m_created")
+    )  # fmt: skip
+    select_sql, params = numbers.query.sql_with_params()
+    table = OutboundMessage._meta.db_table
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.stage != Alert.Stage.QUEUED:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (account_id, alert_id, kind, phone, sender, body, status, provider_id, error, "
+                f"created_at, updated_at) {select_sql}",
+                params,
+            )
+        counts = dict(
+            OutboundMessage.objects.filter(alert=alert)
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        )
+        blocked = counts.get(DeliveryStatus.BLOCKED, 0)
+        Alert.objects.filter(pk=alert.pk).update(
+            stage=Alert.Stage.SENDING, started_at=now, total=counts.get(DeliveryStatus.QUEUED, 0),
+            blocked_before=blocked, blocked_count=blocked,
+        )  # fmt: skip
+
+
+def _opted_in_now(account_id: int, phones: list[str]) -> set[str]:
+    return set(
+        Subscriber.objects.listed()
+        .filter(account_id=account_id, phone__in=phones, status=Status.OPTED_IN)
+        .values_list("phone", flat=True)
+    )
+
+
+def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: list[tuple[int, str]]) -> None:
+    now = timezone.now()
+    allowed = _opted_in_now(alert.account_id, [phone for _, phone in batch])
+    with transaction.atomic():
+        OutboundMessage.objects.filter(id__in=[pk for pk, _ in batch]).update(
+            status=DeliveryStatus.SENDING, updated_at=now
+        )
+    results: list[tuple[int, str, str, str]] = []
+    recheck = settings.ALERT_RECHECK_SECONDS
+    checked = time.monotonic()
+    for index, (pk, phone) in enumerate(batch):
+        if time.monotonic() - checked > recheck:
+            # A slow provider: look again, so a STOP that arrived meanwhile stops the rest of the batch too.
+            allowed = _opted_in_now(alert.account_id, [p for _, p in batch[index:]])
+            checked = time.monotonic()
+        if phone not in allowed:
+            results.append((pk, DeliveryStatus.BLOCKED, "", "Opted out before its turn"))
+            continue
+        try:
+            result = gateway.send(sender=sender, to=phone, body=alert.body, status_callback=callback)
+        except Exception as exc:
+            result = SendResult("", DeliveryStatus.FAILED, str(exc)[:300])
+        results.append((pk, result.status, result.provider_id, result.error[:300]))
+    _record_results(results)
+    sent = sum(1 for r in results if r[1] in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED))
+    failed = sum(1 for r in results if r[1] == DeliveryStatus.FAILED)
+    blocked = sum(1 for r in results if r[1] == DeliveryStatus.BLOCKED)
+    Alert.objects.filter(pk=alert.pk).update(
+        sent_count=F("sent_count") + sent,
+        failed_count=F("failed_count") + failed,
+        blocked_count=F("blocked_count") + blocked,
+    )
+
+
+def _record_results(results: list[tuple[int, str, str, str]]) -> None:
+    if not results:
+        return
+    now = timezone.now()
+    table = OutboundMessage._meta.db_table
+    if connection.vendor == "postgresql":
+        # One UPDATE … FROM (VALUES …) per batch: bulk_update's CASE grows with the batch squared.
+        rows = ", ".join(["(%s::bigint, %s, %s, %s)"] * len(results))
+        params = [value for row in results for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS o SET status = v.status, provider_id = v.provider_id, error = v.error, "
+                f"updated_at = %s FROM (VALUES {rows}) AS v(id, status, provider_id, error) WHERE o.id = v.id",
+                [now, *params],
+            )
+        return
+    objs = [
+        OutboundMessage(pk=pk, status=st, provider_id=pid, error=err, updated_at=now) for pk, st, pid, err in results
+    ]
+    OutboundMessage.objects.bulk_update(objs, ["status", "provider_id", "error", "updated_at"], batch_size=200)
+
+
+def alert_delivery_counts(*, alert: Alert) -> dict[str, int]:
+    rows = OutboundMessage.objects.filter(alert=alert).values_list("status").annotate(n=Count("id"))
+    counts = {status: 0 for status in DeliveryStatus.values}
+    counts.update(dict(rows.values_list("status", "n")))
+    return counts
+
+
+def tags_for_account(*, account: Account, ids) -> list[Tag]:
+    return list(Tag.objects.filter(account=account, pk__in=list(ids)))

@@ -1,0 +1,306 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.csp import CSP
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_tables2 import RequestConfig
+
+from messaging import services
+from messaging.forms import AlertForm, DoubleOptInForm, OutboxFilterForm, TextsForm, WidgetForm
+from messaging.models import Alert, DeliveryStatus, MessagingSettings, OutboundMessage
+from messaging.signatures import request_is_signed
+from messaging.tables import AlertTable, DeliveryLogTable, OutboxTable
+from subscribers.models import Source
+from subscribers.services import Cause, ServiceError
+from subscribers.tenancy import manager_required
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+# The provider's webhooks
+
+
+@csrf_exempt
+@require_POST
+def sms_inbound(request):
+    if not request_is_signed(request):
+        return HttpResponseForbidden("Invalid or missing request signature.")
+    sid = request.POST.get("MessageSid", "").strip()
+    if not sid:
+        return HttpResponse("MessageSid is required.", status=400, content_type="text/plain")
+    try:
+        services.inbound_receive(
+            to=request.POST.get("To", ""), phone=request.POST.get("From", ""), body=request.POST.get("Body", ""),
+            message_sid=sid,
+        )  # fmt: skip
+    except ServiceError as exc:
+        if exc.code == "unknown_sender":
+            return HttpResponse(exc.detail, status=404, content_type="text/plain")
+        raise
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+@csrf_exempt
+@require_POST
+def sms_status(request):
+    if not request_is_signed(request):
+        return HttpResponseForbidden("Invalid or missing request signature.")
+    services.delivery_status_update(
+        provider_id=request.POST.get("MessageSid", ""),
+        provider_status=request.POST.get("MessageStatus", ""),
+        error=request.POST.get("ErrorCode", ""),
+    )
+    return HttpResponse(status=204)
+
+
+# The public sign-up widget
+
+
+def _widget_settings(key: str) -> MessagingSettings:
+    return get_object_or_404(MessagingSettings.objects.select_related("account"), widget_key=key)
+
+
+def _own_origin(request) -> str:
+    return f"{request.scheme}://{request.get_host()}".lower()
+
+
+def _origin_allowed(request, config: MessagingSettings) -> bool:
+    """A cross-site form post carries no CSRF token, so its Origin (or Referer) must be one the account allows."""
+    origin = request.headers.get("Origin", "")
+    if not origin or origin == "null":
+        referer = request.headers.get("Referer", "")
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    origin = origin.lower()
+    return bool(origin) and (origin == _own_origin(request) or origin in config.widget_origins)
+
+
+def _widget_response(request, config, template, context, status=200):
+    context = {"config": config, "account": config.account, **context}
+    response = render(request, template, context, status=status)
+    # Framed only by the account's own websites.
+    response._csp_config = {**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF, *config.widget_origins]}
+    return response
+
+
+@xframe_options_exempt
+@require_GET
+def widget_form(request, key):
+    config = _widget_settings(key)
+    return _widget_response(request, config, "messaging/widget.html", {"form": WidgetForm()})
+
+
+@csrf_exempt
+@xframe_options_exempt
+@require_POST
+def widget_submit(request, key):
+    config = _widget_settings(key)
+    if not _origin_allowed(request, config):
+        return _widget_response(
+            request, config, "messaging/widget_done.html",
+            {"ok": False, "title": "Sign-up not accepted", "text": "This form may only be used on the organisation's own website."},
+            status=403,
+        )  # fmt: skip
+    form = WidgetForm(request.POST)
+    if not form.is_valid():
+        return _widget_response(request, config, "messaging/widget.html", {"form": form}, status=400)
+    try:
+        services.widget_request(account=config.account, phone=form.cleaned_data["phone"], client_ip=_client_ip(request))
+    except services.WidgetLimited as exc:
+        return _widget_response(
+            request, config, "messaging/widget_done.html", {"ok": False, "title": "Please wait", "text": exc.detail},
+            status=429,
+        )  # fmt: skip
+    except ServiceError as exc:
+        if exc.code == "already_opted_in":
+            return _widget_response(
+                request, config, "messaging/widget_done.html",
+                {"ok": True, "title": "You are already signed up", "text": "This number already receives our alerts."},
+            )  # fmt: skip
+        if exc.code == "no_sender":
+            return _widget_response(
+                request, config, "messaging/widget_done.html",
+                {"ok": False, "title": "Sign-up unavailable", "text": "Text sign-up is not available yet. Please try again later."},
+                status=503,
+            )  # fmt: skip
+        form.add_error("phone", exc.detail)
+        return _widget_response(request, config, "messaging/widget.html", {"form": form}, status=400)
+    return _widget_response(
+        request, config, "messaging/widget_done.html",
+        {"ok": True, "title": "Check your phone", "text": "We sent you a text. Reply YES to it within 7 days to start receiving alerts."},
+    )  # fmt: skip
+
+
+def _client_ip(request) -> str | None:
+    if settings.SECURE_PROXY_SSL_HEADER:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# Manager pages
+
+
+def _get_alert_for_request(request, pk) -> Alert:
+    alert = Alert.objects.filter(account=request.account, pk=pk).first()
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+@manager_required
+@require_GET
+def alerts(request):
+    table = AlertTable(Alert.objects.filter(account=request.account), order_by="-created_at")
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    template = "messaging/alerts.html#table" if request.htmx else "messaging/alerts.html"
+    return render(request, template, {"table": table})
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def alert_new(request):
+    account = request.account
+    form = AlertForm(request.POST or None, account=account)
+    step = request.POST.get("step", "compose")
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        preview = services.alert_preview(account=account, body=data["body"], target=data["target"], tags=data["tags"])
+        if request.htmx and step == "preview":
+            return render(request, "messaging/alert_new.html#preview", {"form": form, "preview": preview})
+        if step == "send":
+            try:
+                alert = services.alert_create(
+                    account=account, body=data["body"], target=data["target"], tags=data["tags"], user=request.user,
+                    repeat_confirmed=data["repeat_confirmed"],
+                )  # fmt: skip
+            except ServiceError as exc:
+                form.add_error("repeat_confirmed" if exc.code == "repeat" else None, exc.detail)
+                step = "review"
+            else:
+                messages.success(request, f"Sending the alert to {preview.reach:,} numbers.")
+                return redirect("messaging:alert", pk=alert.pk)
+        else:
+            step = "review"
+    elif request.method == "POST" and request.htmx and step == "preview":
+        return render(request, "messaging/alert_new.html#preview", {"form": form, "preview": None})
+    context = {"form": form, "preview": preview, "step": step if request.method == "POST" else "compose"}
+    return render(request, "messaging/alert_new.html", context)
+
+
+@manager_required
+@require_GET
+def alert_detail(request, pk):
+    alert = _get_alert_for_request(request, pk)
+    log = OutboundMessage.objects.filter(alert=alert)
+    status = request.GET.get("status", "")
+    if status in DeliveryStatus.values:
+        log = log.filter(status=status)
+    table = DeliveryLogTable(log, order_by="phone")
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    counts = services.alert_delivery_counts(alert=alert)
+    context = {"alert": alert, "table": table, "counts": counts, "status": status, "chart": _chart(counts)}
+    if request.htmx and request.GET.get("part") == "progress":
+        response = render(request, "messaging/alert_detail.html#progress", context)
+        if alert.finished:
+            # Stop polling and let the page reload its figures once, for the final log.
+            stop = HttpResponseStopPolling(response.content)
+            stop["HX-Refresh"] = "true"
+            return stop
+        return response
+    if request.htmx and request.GET.get("part") != "progress":
+        return render(request, "messaging/alert_detail.html#log", context)
+    return render(request, "messaging/alert_detail.html", context)
+
+
+def _chart(counts: dict[str, int]) -> list[dict]:
+    order = [DeliveryStatus.DELIVERED, DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.SENDING,
+             DeliveryStatus.FAILED, DeliveryStatus.BLOCKED]  # fmt: skip
+    top = max([counts.get(s, 0) for s in order] + [1])
+    return [
+        {"status": s, "label": s.label, "count": counts.get(s, 0), "width": round(100 * counts.get(s, 0) / top, 1)}
+        for s in order
+    ]
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def texts(request):
+    account = request.account
+    config = services.messaging_settings_get(account=account)
+    if request.method == "POST" and request.POST.get("action") == "rotate":
+        services.messaging_webhook_secret_rotate(account=account)
+        messages.success(request, "A new webhook secret was made. Update your receiving system with it.")
+        return redirect("messaging:texts")
+    initial = {
+        "welcome_text": config.welcome_text, "opt_out_text": config.opt_out_text, "help_text": config.help_text,
+        "request_text": config.request_text, "confirmation_text": config.confirmation_text,
+        "opt_in_keywords": ", ".join(config.opt_in_keywords), "webhook_url": config.webhook_url,
+        "widget_origins": "\n".join(config.widget_origins),
+    }  # fmt: skip
+    form = TextsForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            services.messaging_settings_update(account=account, **form.cleaned_data)
+            messages.success(request, "Texts and settings saved.")
+            return redirect("messaging:texts")
+        messages.error(request, "Nothing was saved: correct the fields marked below.")
+    widget_url = request.build_absolute_uri(reverse("messaging:widget", args=[config.widget_key]))
+    submit_url = request.build_absolute_uri(reverse("messaging:widget_submit", args=[config.widget_key]))
+    context = {"form": form, "config": config, "widget_url": widget_url, "submit_url": submit_url,
+               "senders": account.sender_numbers.all(), "inbound_url": request.build_absolute_uri("/sms/inbound/"),
+               "double_opt_in_form": DoubleOptInForm()}  # fmt: skip
+    return render(request, "messaging/texts.html", context)
+
+
+@manager_required
+@require_GET
+def outbox(request):
+    form = OutboxFilterForm(request.GET or None)
+    rows = OutboundMessage.objects.filter(account=request.account).select_related("alert")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            rows = rows.filter(phone__contains="".join(ch for ch in data["q"] if ch.isdigit()) or data["q"])
+        if data["kind"]:
+            rows = rows.filter(kind=data["kind"])
+        if data["status"]:
+            rows = rows.filter(status=data["status"])
+    table = OutboxTable(rows, order_by="-created_at")
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    template = "messaging/outbox.html#table" if request.htmx else "messaging/outbox.html"
+    return render(request, template, {"table": table, "form": form, "gateway": settings.SMS_GATEWAY})
+
+
+@manager_required
+@require_POST
+def double_opt_in_send(request):
+    """A manager sends a double opt-in request to one number; back to where the button was."""
+    form = DoubleOptInForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("messaging:texts")
+    if not form.is_valid():
+        messages.error(request, "Enter the phone number to send the request to.")
+        return redirect(back)
+    try:
+        opt_in = services.double_opt_in_request(
+            account=request.account,
+            phone=form.cleaned_data["phone"],
+            cause=Cause(source=Source.MANAGER, user=request.user),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"A double opt-in request was texted to {opt_in.phone}. It waits 7 days for YES.")
+    return redirect(back or "messaging:texts")
