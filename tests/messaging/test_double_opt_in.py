@@ -217,3 +217,16 @@ def test_a_widget_of_one_account_never_touches_another(
     _widget(client, account)
     assert _status(other_account) == (Status.OPTED_IN, "")
     assert MessagingSettings.objects.filter(account=other_account).count() <= 1
+
+
+def test_the_expiry_command_expires_due_requests(account, sender):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    double_opt_in_request(account=account, phone=PHONE, cause=Cause(Source.API))
+    OptInRequest.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    out = StringIO()
+    call_command("expire_opt_in_requests", stdout=out)
+    assert "Expired 1 double opt-in request." in out.getvalue()
+    assert _status(account) is None
