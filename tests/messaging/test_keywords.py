@@ -64,3 +64,13 @@ def test_it_counts_ucs2_when_a_character_is_outside_gsm():
     assert segments_of("’" * 71).segments == 2
     assert segments_of("😀").units == 2  # an emoji is two UTF-16 code units
     assert segments_of("").segments == 0
+
+
+def test_the_twilio_gateway_refuses_to_start_without_credentials(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from messaging.gateway import TwilioGateway
+
+    settings.TWILIO_ACCOUNT_SID = ""
+    with pytest.raises(ImproperlyConfigured):
+        TwilioGateway()
