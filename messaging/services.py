@@ -391,11 +391,18 @@ def widget_request(*, account: Account, phone: str, client_ip: str | None) -> Op
     day_ago = timezone.now() - timedelta(hours=24)
     already = OptInRequest.objects.filter(account=account, phone=phone, created_at__gte=day_ago).exists()
     # The cache key is the atomic guard against two sign-ups of one number at the same moment.
-    if already or not cache.add(f"widget-phone:{account.pk}:{phone}", 1, timeout=24 * 3600):
+    phone_key = f"widget-phone:{account.pk}:{phone}"
+    if already or not cache.add(phone_key, 1, timeout=24 * 3600):
         raise WidgetLimited(
             "phone", "We already sent a text to this number today. Reply YES to that text to confirm your sign-up."
         )
-    return double_opt_in_request(account=account, phone=phone, cause=Cause(source=Source.WIDGET), client_ip=client_ip)
+    try:
+        return double_opt_in_request(
+            account=account, phone=phone, cause=Cause(source=Source.WIDGET), client_ip=client_ip
+        )
+    except ServiceError:
+        cache.delete(phone_key)  # nothing was sent, so the number's day is not used up
+        raise
 
 
 # Alerts

@@ -230,3 +230,15 @@ def test_the_expiry_command_expires_due_requests(account, sender):
     call_command("expire_opt_in_requests", stdout=out)
     assert "Expired 1 double opt-in request." in out.getvalue()
     assert _status(account) is None
+
+
+def test_a_refused_widget_sign_up_does_not_use_up_the_numbers_day(
+    client, account, sender, widget_site, make_subscriber
+):
+    subscriber = make_subscriber(account, PHONE, State.OPTED_IN)
+    assert b"already signed up" in _widget(client, account).content
+    from subscribers.services import subscriber_suspend
+
+    subscriber_suspend(account=account, phone=subscriber.phone, cause=Cause(Source.MANAGER))
+    assert _widget(client, account).status_code == 200
+    assert len(sent_to(PHONE)) == 1

@@ -97,3 +97,23 @@ def test_the_double_opt_in_button_explains_a_refusal(manager_client, account, se
     response = manager_client.post(reverse("messaging:double_opt_in"), {"phone": "+12025550173"}, follow=True)
     assert b"already opted in" in response.content
     assert not OptInRequest.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_console_gateway_logs_texts_and_managers_see_them_under_sent_texts(
+    manager_client, account, sender, settings, caplog
+):
+    from messaging import gateway
+
+    settings.SMS_GATEWAY = "console"
+    with caplog.at_level("INFO", logger="messaging.gateway"):
+        from messaging.services import double_opt_in_request
+        from subscribers.models import Source
+        from subscribers.services import Cause
+
+        double_opt_in_request(account=account, phone="+12025550173", cause=Cause(Source.API))
+    assert "SMS from 73303 to +12025550173" in caplog.text
+    assert gateway.outbox == []
+    page = manager_client.get(reverse("messaging:outbox"))
+    assert b"Texts are not really sent" in page.content
+    assert b"+12025550173" in page.content and b"reply YES" in page.content
