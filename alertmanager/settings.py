@@ -132,6 +132,7 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_DEFAULT_TIMEOUT", 600)},
     "imports": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("IMPORT_JOB_TIMEOUT", 1800)},
 }
+RQ = {"WORKER_CLASS": "imports.worker.Worker"}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

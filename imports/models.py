@@ -70,6 +70,25 @@ class ResultOutcome(models.TextChoices):
     UNCHANGED = "unchanged", "Unchanged"
     DUPLICATE = "duplicate", "Duplicate"
     REJECTED = "rejected", "Rejected"
+    # Only an undo has these: a number the undone import added is taken off the list again, or goes back
+    # to waiting for its owner's YES.
+    REMOVED = "removed", "Removed"
+    PENDING = "pending", "Back to pending"
+
+
+# Why a row or a number was rejected, in a clerk's words.
+REJECT_REASON_TEXT = {
+    "blank": "The phone cell is empty.",
+    "invalid": "This is not a valid US or Canadian phone number.",
+    "not_us_ca": "This is not a US or Canadian number; only those can receive these alerts.",
+    "not_mobile": "This kind of number (toll-free, premium-rate, pager, or with an extension) cannot receive texts.",
+    "opted_out": "This number opted out. Only its owner can opt back in, by texting the keyword or START.",
+    "not_found": "This number is not on the list.",
+    "pending": "This number is waiting for its owner to reply YES to a double opt-in request.",
+    "tag_too_long": "A tag on this row is longer than 75 characters.",
+    "unreadable": "This row could not be read.",
+    "changed_since": "This number changed again after the import, so the undo left it as it is.",
+}
 
 
 class ImportConfiguration(models.Model):
@@ -176,6 +195,7 @@ class ImportResult(models.Model):
     reason = models.CharField(max_length=16, blank=True, help_text="Why a row was rejected")
     row_number = models.PositiveIntegerField(null=True, blank=True)
     raw_value = models.CharField(max_length=64, blank=True, help_text="The cell as the file had it")
+    detail = models.CharField(max_length=300, blank=True, help_text="More about a rejection, in words")
 
     class Meta:
         indexes = [
@@ -183,3 +203,7 @@ class ImportResult(models.Model):
             models.Index(fields=["run", "phone"], name="importresult_run_phone"),
         ]
         ordering = ["id"]
+
+    @property
+    def reason_text(self) -> str:
+        return self.detail or REJECT_REASON_TEXT.get(self.reason, self.reason)

@@ -85,7 +85,12 @@ def rq_queues(settings):
 
 
 def run_worker(*queues: str) -> None:
-    """Run a real RQ worker in burst mode until the queues are empty."""
+    """Run a real RQ worker in burst mode until the queues are empty.
+
+    A SimpleWorker runs each job in this process, so it sees the test's own (uncommitted) data; tests that need
+    a separate worker process start `manage.py rqworker` themselves."""
+    from rq import SimpleWorker
+
     names = queues or ("default", "imports")
-    worker = django_rq.get_worker(*names)
+    worker = django_rq.get_worker(*names, worker_class=SimpleWorker)
     worker.work(burst=True, with_scheduler=False)

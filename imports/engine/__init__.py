@@ -1,0 +1,122 @@
+"""The import engine: one entry point per step of a run, whatever its layout and mode.
+
+- `read(run, path, progress)`: the file into the run's staging table (layouts, phone rules).
+- `compare_and_apply(run, confirmed)`: in one transaction under the account's lock, the diff against the
+  account's list, the guard, and — unless it is a dry run or held by the guard — the changes, their opt
+  events and the per-number results.
+- `undo(run)`: revert what an earlier run did (SPEC §4.5).
+- `discard(run)`: drop whatever the run staged.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from imports.engine import plan, reading, store
+from imports.engine import undo as undo_sql
+from imports.engine.modes import rules_for
+from imports.fieldmap import FieldMap
+from imports.models import ImportResult, ImportRun, Layout, Stage
+
+HOLD_HOURS = 24
+
+
+def field_map_of(run: ImportRun) -> FieldMap | None:
+    if run.layout == Layout.ALP and run.configuration is not None:
+        return FieldMap.load(run.configuration.field_map)
+    return None
+
+
+def read(run: ImportRun, path, progress) -> int:
+    return reading.stage(store.Tables(run.pk), path, field_map_of(run), progress)
+
+
+@dataclass
+class Outcome:
+    stage: str
+    counts: dict
+    new_numbers: int
+
+
+def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
+    tables = store.Tables(run.pk)
+    rules = rules_for(run.mode, run.action)
+    try:
+        with transaction.atomic():
+            store.lock_account(run.account_id)
+            summary = plan.build(tables, account_id=run.account_id, rules=rules)
+            ImportResult.objects.filter(run=run).delete()  # a held run's preview, replaced by what happened
+            if run.dry_run or (not confirmed and _guard_trips(rules, summary)):
+                plan.write_results(tables, run_id=run.pk, applied=False)
+                stage = Stage.DONE if run.dry_run else Stage.AWAITING_CONFIRMATION
+            else:
+                summary = plan.apply(
+                    tables, account_id=run.account_id, run_id=run.pk, user_id=run.started_by_id, now=timezone.now()
+                )
+                plan.write_results(tables, run_id=run.pk, applied=True)
+                stage = Stage.DONE
+            _finish(run, stage, summary.counts, summary.new_numbers)
+    finally:
+        plan.drop_derived(tables)
+    if run.stage != Stage.AWAITING_CONFIRMATION:
+        discard(run)
+    return Outcome(run.stage, run.counts, run.new_numbers)
+
+
+def _guard_trips(rules, summary: plan.Summary) -> bool:
+    """SPEC §4.3: more than the configured share of the opted-in list would stop getting alerts, or the file
+    has no valid number at all while the run can stop alerts (the wrong file, or an empty export)."""
+    if not rules.can_stop_alerts:
+        return False
+    if summary.valid_numbers == 0:
+        return True
+    return summary.stops > settings.IMPORT_GUARD_SHARE * summary.opted_in_total
+
+
+def _finish(run: ImportRun, stage: str, counts: dict, new_numbers: int) -> None:
+    now = timezone.now()
+    run.stage = stage
+    run.progress = 100
+    run.counts = counts
+    run.new_numbers = new_numbers
+    if stage == Stage.AWAITING_CONFIRMATION:
+        run.expires_at = now + timedelta(hours=HOLD_HOURS)
+    else:
+        run.finished_at = now
+        run.expires_at = None
+    run.save(update_fields=["stage", "progress", "counts", "new_numbers", "expires_at", "finished_at"])
+
+
+def undo(run: ImportRun) -> Outcome:
+    """Apply the undo run `run` (its `undo_of` is the run being undone)."""
+    tables = store.Tables(run.pk)
+    try:
+        with transaction.atomic():
+            store.lock_account(run.account_id)
+            counts = undo_sql.apply(
+                tables,
+                account_id=run.account_id,
+                undone_id=run.undo_of_id,
+                run_id=run.pk,
+                user_id=run.started_by_id,
+                now=timezone.now(),
+            )
+            _finish(run, Stage.DONE, counts, 0)
+    finally:
+        store.drop(tables)
+    return Outcome(run.stage, run.counts, 0)
+
+
+def undo_preview(run: ImportRun) -> dict:
+    return undo_sql.preview(account_id=run.account_id, undone_id=run.pk)
+
+
+def has_staged_rows(run: ImportRun) -> bool:
+    return store.staged_exists(store.Tables(run.pk))
+
+
+def discard(run: ImportRun) -> None:
+    store.drop(store.Tables(run.pk))

@@ -1,0 +1,114 @@
+"""Layouts: how a file's rows become (phone cells, tags) — Preformatted (phone in column A, every other cell a
+tag) or an ALP field map (named phone and tag columns, everything else ignored)."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from imports.fieldmap import FieldMap
+from imports.readers import FileRejected, Row
+from subscribers import phones
+from subscribers.models import Tag
+
+
+@dataclass(slots=True)
+class Entry:
+    """One row of the file as the engine sees it."""
+
+    number: int  # the file's row number
+    phones: list  # the raw phone cells (at least one; blanks kept so a row of blanks is reported)
+    tags: list[str]
+    problem: str | None = None  # a reader problem or a tag problem: the row is rejected with this reason
+    detail: str = ""
+
+
+TAG_TOO_LONG = "tag_too_long"
+UNREADABLE = "unreadable"
+
+
+def tag_text(value) -> str:
+    """A tag cell as text: spreadsheets give integers for "12" and floats for "12.5"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _clean_tags(cells) -> tuple[list[str], str | None]:
+    seen: dict[str, str] = {}
+    for cell in cells:
+        name = tag_text(cell)
+        if not name:
+            continue
+        if len(name) > Tag.MAX_LENGTH:
+            return [], name
+        seen.setdefault(name.lower(), name)
+    return list(seen.values()), None
+
+
+def _entry(number: int, phone_cells: list, tag_cells: list) -> Entry:
+    tags, too_long = _clean_tags(tag_cells)
+    if too_long is not None:
+        detail = f"A tag is longer than {Tag.MAX_LENGTH} characters: “{too_long[:30]}…”."
+        return Entry(number, phone_cells, [], TAG_TOO_LONG, detail)
+    return Entry(number, phone_cells, tags)
+
+
+def preformatted(rows: Iterator[Row]) -> Iterator[Entry]:
+    first = True
+    for row in rows:
+        if row.problem:
+            first = False
+            yield Entry(row.number, [], [], UNREADABLE, row.problem)
+            continue
+        cells = row.cells
+        if first:
+            first = False
+            if _is_header(cells[0] if cells else None):
+                continue
+        yield _entry(row.number, [cells[0] if cells else None], cells[1:])
+
+
+def _is_header(cell) -> bool:
+    """A first row whose column A is text, not a number, is a header (SPEC §4.1)."""
+    if not isinstance(cell, str) or not any(char.isalpha() for char in cell):
+        return False
+    return phones.normalise(cell).e164 is None
+
+
+def alp(rows: Iterator[Row], field_map: FieldMap) -> Iterator[Entry]:
+    phone_idx: list[int] | None = None
+    tag_idx: list[int] = []
+    if field_map.header_row == 0:
+        phone_idx, tag_idx = field_map.resolve([])
+    for row in rows:
+        if phone_idx is None:
+            if row.number < field_map.header_row:
+                continue
+            if row.number > field_map.header_row:
+                raise FileRejected(
+                    f"Row {field_map.header_row} of the file, where the configuration expects the column names, is "
+                    "empty. Check that you picked the right file, or change the header row of the configuration."
+                )
+            if row.problem:
+                raise FileRejected(f"The header row (row {row.number}) could not be read: {row.problem}")
+            try:
+                phone_idx, tag_idx = field_map.resolve(row.cells)
+            except ValueError as exc:
+                raise FileRejected(str(exc))
+            continue
+        if row.problem:
+            yield Entry(row.number, [], [], UNREADABLE, row.problem)
+            continue
+        cells = row.cells
+        width = len(cells)
+        yield _entry(
+            row.number,
+            [cells[i] if i < width else None for i in phone_idx],
+            [cells[i] for i in tag_idx if i < width],
+        )
+    if phone_idx is None and field_map.header_row:
+        raise FileRejected(
+            f"The file has no row {field_map.header_row} to read the column names from. Check that you picked the "
+            "right file."
+        )

@@ -1,0 +1,342 @@
+"""Comparing and applying, set-based: the staged file against the account's subscribers, in SQL.
+
+`build` computes what the run would do to every number (the decision table `dec`, and the tag changes
+`add`/`rem`) from the same SPEC §3 table the status service uses, turned into SQL CASE expressions.
+`apply` makes those changes; `write_results` records them. The caller holds the account's lock and one
+transaction around all of it, so the decisions are made on the state they are applied to.
+"""
+
+from dataclasses import dataclass
+
+from imports.engine import store
+from imports.engine.modes import Rules, Tags
+from subscribers.transitions import TABLE, Action, Change, State
+
+NOT_FOUND = "refused:not_found"
+REJECTED_REASON_CHANGED = "changed_since"
+
+
+def state_sql(alias: str) -> str:
+    """A subscriber row's State (as its value), or 'none' when the LEFT JOIN found no row."""
+    return (
+        f"CASE WHEN {alias}.id IS NULL THEN 'none' "
+        f"WHEN {alias}.status = 'opted_out' AND {alias}.opted_out_by = 'subscriber' THEN 'opted_out_subscriber' "
+        f"WHEN {alias}.status = 'opted_out' THEN 'opted_out_customer' "
+        f"ELSE {alias}.status END"
+    )
+
+
+def _literal(text: str) -> str:
+    assert "'" not in text
+    return f"'{text}'"
+
+
+def decision_sql(action: Action | None, only: tuple[State, ...] | None = None) -> tuple[str, str]:
+    """(new state, decision) CASE expressions over `old_state` for an action, from the transitions table.
+
+    The decision is the outcome ('opted_in', 'unchanged'…) or 'refused:<code>'. Without an action (a tags-only
+    upload), a number keeps its state and one the list does not have is refused as not found."""
+    if action is None:
+        return (
+            "old_state",
+            f"CASE WHEN old_state = 'none' OR removed = 1 THEN {_literal(NOT_FOUND)} ELSE 'unchanged' END",
+        )
+    new_cases, decision_cases = [], []
+    for state, result in TABLE[action].items():
+        if only is not None and state not in only:
+            continue
+        when = f"WHEN {_literal(state.value)}"
+        if isinstance(result, Change):
+            new_cases.append(f"{when} THEN {_literal(result.to.value)}")
+            decision_cases.append(f"{when} THEN {_literal(result.outcome.value)}")
+        else:
+            new_cases.append(f"{when} THEN old_state")
+            decision_cases.append(f"{when} THEN {_literal('refused:' + result.code)}")
+    return (
+        f"CASE old_state {' '.join(new_cases)} ELSE old_state END",
+        f"CASE old_state {' '.join(decision_cases)} ELSE 'unchanged' END",
+    )
+
+
+def _status_of(column: str) -> str:
+    return (
+        f"CASE {column} WHEN 'none' THEN '' WHEN 'opted_out_subscriber' THEN 'opted_out' "
+        f"WHEN 'opted_out_customer' THEN 'opted_out' ELSE {column} END"
+    )
+
+
+def _by_of(column: str) -> str:
+    return (
+        f"CASE {column} WHEN 'opted_out_subscriber' THEN 'subscriber' WHEN 'opted_out_customer' THEN 'customer' "
+        "ELSE '' END"
+    )
+
+
+@dataclass
+class Summary:
+    counts: dict
+    new_numbers: int
+    stops: int  # opted-in numbers the run would suspend or opt out
+    opted_in_total: int
+    valid_numbers: int
+
+
+def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
+    t = tables
+    p = {"account": account_id}
+    store.create_table_as(
+        t.f,
+        f"SELECT phone, min(seq) AS first_seq, min(row_number) AS row_number FROM {t.rows} "
+        "WHERE reason IS NULL GROUP BY phone",
+        index=() if store.is_postgres() else ("phone",),
+    )
+    store.create_table_as(
+        t.ftag,
+        f"SELECT phone, key, min(name) AS name FROM (SELECT r.phone, lower(t.value) AS key, t.value AS name "
+        f"FROM {t.rows} r, {store.unnest_tags('r')} WHERE r.reason IS NULL) x GROUP BY phone, key",
+        index=() if store.is_postgres() else ("phone, key",),
+    )
+    missing = ""
+    if rules.missing is not None:
+        missing = (
+            "UNION ALL SELECT s.phone, NULL AS row_number, s.id AS subscriber_id, 0 AS in_file, "
+            "'opted_in' AS old_state, 0 AS removed FROM subscribers_subscriber s "
+            "WHERE s.account_id = %(account)s AND s.status = 'opted_in' "
+            f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
+        )
+    store.create_table_as(
+        t.plan,
+        "SELECT f.phone, f.row_number, s.id AS subscriber_id, 1 AS in_file, "
+        f"{state_sql('s')} AS old_state, CASE WHEN s.removed_at IS NULL THEN 0 ELSE 1 END AS removed "
+        f"FROM {t.f} f LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone "
+        f"{missing}",
+        p,
+    )
+    in_new, in_decision = decision_sql(rules.in_file)
+    if rules.missing is not None:
+        out_new, out_decision = decision_sql(rules.missing, only=(State.OPTED_IN,))
+        new_state = f"CASE WHEN in_file = 1 THEN {in_new} ELSE {out_new} END"
+        decision = f"CASE WHEN in_file = 1 THEN {in_decision} ELSE {out_decision} END"
+    else:
+        new_state, decision = in_new, in_decision
+    store.create_table_as(
+        t.dec,
+        "SELECT phone, row_number, subscriber_id, in_file, old_state, removed, new_state, decision, "
+        f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
+        f"{_by_of('new_state')} AS new_by, "
+        "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
+        "WHERE e.account_id = %(account)s AND e.phone = x.phone) THEN 1 ELSE 0 END AS is_new, "
+        "CASE WHEN new_state <> old_state THEN 0 ELSE 1 END AS applied "
+        f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM {t.plan}) x",
+        p,
+        index=() if store.is_postgres() else ("phone", "subscriber_id"),
+    )
+    _build_tags(tables, rules)
+    return _summary(tables, account_id)
+
+
+def _build_tags(t: store.Tables, rules: Rules) -> None:
+    eligible = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
+    store.create_table_as(
+        t.cur,
+        "SELECT d.phone, st.id AS link_id, st.tag_id, tg.name, lower(tg.name) AS key "
+        f"FROM {t.dec} d JOIN subscribers_subscribertag st ON st.subscriber_id = d.subscriber_id "
+        f"JOIN subscribers_tag tg ON tg.id = st.tag_id WHERE {eligible}"
+        + ("" if rules.tags != Tags.NONE else " AND 1 = 0"),
+        index=() if store.is_postgres() else ("phone, key",),
+    )
+    if rules.tags in (Tags.ADD, Tags.EXACT):
+        add_where = ""
+    else:
+        add_where = " AND 1 = 0"
+    store.create_table_as(
+        t.add,
+        f"SELECT ft.phone, ft.key, ft.name FROM {t.ftag} ft JOIN {t.dec} d ON d.phone = ft.phone "
+        f"WHERE {eligible} AND NOT EXISTS (SELECT 1 FROM {t.cur} c WHERE c.phone = ft.phone AND c.key = ft.key)"
+        + add_where,
+        index=() if store.is_postgres() else ("phone",),
+    )
+    if rules.tags == Tags.EXACT:
+        rem_where = f"NOT EXISTS (SELECT 1 FROM {t.ftag} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
+    elif rules.tags == Tags.REMOVE:
+        rem_where = f"EXISTS (SELECT 1 FROM {t.ftag} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
+    else:
+        rem_where = "1 = 0"
+    store.create_table_as(
+        t.rem,
+        f"SELECT c.phone, c.link_id, c.tag_id, c.name FROM {t.cur} c WHERE {rem_where}",
+        index=() if store.is_postgres() else ("phone",),
+    )
+    for table, source in ((t.ftaga, t.ftag), (t.adda, t.add), (t.rema, t.rem)):
+        ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
+        store.create_table_as(
+            table,
+            f"SELECT phone, {store.json_agg('name')} AS names FROM {ordered} s GROUP BY phone",
+            index=() if store.is_postgres() else ("phone",),
+        )
+
+
+_FINAL_OUTCOME = (
+    "CASE WHEN d.decision LIKE 'refused:%%' THEN 'rejected' "
+    "WHEN d.applied = 0 THEN 'unchanged' "
+    "WHEN d.decision NOT IN ('unchanged', 'pending', 'expired') THEN d.decision "
+    "WHEN a.phone IS NOT NULL THEN 'tags_added' "
+    "WHEN r.phone IS NOT NULL THEN 'tags_removed' "
+    "ELSE 'unchanged' END"
+)
+
+
+def _joined(t: store.Tables) -> str:
+    return (
+        f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone "
+        f"LEFT JOIN {t.ftaga} ft ON ft.phone = d.phone"
+    )
+
+
+def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summary:
+    counts: dict[str, int] = {}
+    new_numbers = 0
+    # Before applying, every row counts as applied: what the run would do.
+    outcome = _FINAL_OUTCOME if final else _FINAL_OUTCOME.replace("WHEN d.applied = 0 THEN 'unchanged' ", "")
+    for name, reason, count, new in store.rows(
+        f"SELECT {outcome} AS outcome, CASE WHEN d.decision LIKE 'refused:%%' THEN substr(d.decision, 9) ELSE '' END, "
+        f"count(*), sum(d.is_new) {_joined(t)} GROUP BY 1, 2"
+    ):
+        counts[name] = counts.get(name, 0) + count
+        if reason:
+            counts[f"rejected_{reason}"] = counts.get(f"rejected_{reason}", 0) + count
+        if name == "opted_in":
+            new_numbers += int(new or 0) if not final else 0
+    if final:
+        new_numbers = int(store.scalar(f"SELECT coalesce(sum(is_new), 0) FROM {t.dec} WHERE applied = 1") or 0)
+    for reason, count in store.rows(f"SELECT reason, count(*) FROM {t.rows} WHERE reason IS NOT NULL GROUP BY reason"):
+        counts["rejected"] = counts.get("rejected", 0) + count
+        counts[f"rejected_{reason}"] = counts.get(f"rejected_{reason}", 0) + count
+    valid_rows = int(store.scalar(f"SELECT count(*) FROM {t.rows} WHERE reason IS NULL") or 0)
+    valid_numbers = int(store.scalar(f"SELECT count(*) FROM {t.f}") or 0)
+    if valid_rows > valid_numbers:
+        counts["duplicate"] = valid_rows - valid_numbers
+    counts["new"] = new_numbers
+    stops = int(
+        store.scalar(
+            f"SELECT count(*) FROM {t.dec} WHERE old_state = 'opted_in' "
+            "AND new_state IN ('suspended', 'opted_out_customer', 'opted_out_subscriber')"
+        )
+        or 0
+    )
+    opted_in_total = int(
+        store.scalar(
+            "SELECT count(*) FROM subscribers_subscriber WHERE account_id = %s AND status = 'opted_in'", [account_id]
+        )
+        or 0
+    )
+    return Summary(counts, new_numbers, stops, opted_in_total, valid_numbers)
+
+
+def apply(tables: store.Tables, *, account_id: int, run_id: int, user_id: int | None, now) -> Summary:
+    """Make the changes `build` decided, then write the opt events; returns the final counts."""
+    t = tables
+    p = {"account": account_id, "now": now, "run": run_id, "user": user_id}
+    store.execute(
+        "INSERT INTO subscribers_tag (account_id, name, created_at) "
+        f"SELECT %(account)s, min(name), %(now)s FROM {t.add} WHERE 1 = 1 GROUP BY key ON CONFLICT DO NOTHING",
+        p,
+    )
+    insert_new = (
+        "INSERT INTO subscribers_subscriber (account_id, phone, status, opted_out_by, first_seen, status_changed) "
+        f"SELECT %(account)s, phone, new_status, new_by, %(now)s, %(now)s FROM {t.dec} "
+        "WHERE old_state = 'none' AND new_state <> 'none' ON CONFLICT DO NOTHING"
+    )
+    # The decisions were made on rows read moments ago. A change that lands meanwhile (a STOP texted during
+    # the import) must win, so an update only applies where the number is still in the state it was decided on.
+    update = (
+        "UPDATE subscribers_subscriber SET status = d.new_status, opted_out_by = d.new_by, "
+        "status_changed = %(now)s, "
+        "removed_at = CASE WHEN d.new_status <> 'opted_out' THEN NULL ELSE subscribers_subscriber.removed_at END "
+        f"FROM {t.dec} d WHERE subscribers_subscriber.id = d.subscriber_id AND d.old_state <> 'none' "
+        f"AND d.new_state <> d.old_state AND {state_sql('subscribers_subscriber')} = d.old_state"
+    )
+    if store.is_postgres():
+        store.execute(
+            f"WITH ins AS ({insert_new} RETURNING id, phone) "
+            f"UPDATE {t.dec} d SET subscriber_id = ins.id, applied = 1 FROM ins WHERE d.phone = ins.phone",
+            p,
+        )
+        store.execute(
+            f"WITH upd AS ({update} RETURNING subscribers_subscriber.id) "
+            f"UPDATE {t.dec} d SET applied = 1 FROM upd WHERE d.subscriber_id = upd.id",
+            p,
+        )
+    else:
+        # One writer at a time on SQLite: nothing can change between the decisions and the writes.
+        store.execute(insert_new, p)
+        store.execute(
+            f"UPDATE {t.dec} SET subscriber_id = (SELECT s.id FROM subscribers_subscriber s "
+            f"WHERE s.account_id = %(account)s AND s.phone = {t.dec}.phone) WHERE old_state = 'none' AND new_state <> 'none'",
+            p,
+        )
+        store.execute(update, p)
+        store.execute(f"UPDATE {t.dec} SET applied = 1")
+    store.execute(
+        "DELETE FROM subscribers_subscribertag WHERE id IN "
+        f"(SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1)"
+    )
+    store.execute(
+        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
+        f"SELECT d.subscriber_id, tg.id FROM {t.add} a JOIN {t.dec} d ON d.phone = a.phone "
+        "JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = a.key "
+        "WHERE d.applied = 1 AND d.subscriber_id IS NOT NULL ON CONFLICT DO NOTHING",
+        p,
+    )
+    empty = store.empty_json()
+    store.execute(
+        "INSERT INTO subscribers_optevent (account_id, phone, old_status, new_status, opted_out_by, tags_added, "
+        "tags_removed, source, user_id, import_run_id, message_sid, note, created_at) "
+        "SELECT %(account)s, d.phone, d.old_status, d.new_status, d.new_by, "
+        f"coalesce(a.names, {empty}), coalesce(r.names, {empty}), 'import', %(user)s, %(run)s, '', '', %(now)s "
+        f"{_joined(t)} WHERE d.applied = 1 AND (d.new_state <> d.old_state OR a.phone IS NOT NULL "
+        "OR r.phone IS NOT NULL)",
+        p,
+    )
+    return _summary(tables, account_id, final=True)
+
+
+def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
+    """One ImportResult per number, duplicate and rejected row, in the file's order."""
+    t = tables
+    empty = store.empty_json()
+    outcome = _FINAL_OUTCOME if applied else _FINAL_OUTCOME.replace("WHEN d.applied = 0 THEN 'unchanged' ", "")
+    kept = "d.applied = 1" if applied else "1 = 1"
+    changed_since = (
+        "CASE WHEN d.applied = 0 THEN 'Changed by someone else while the import ran: left as it was.' ELSE '' END"
+        if applied
+        else "''"
+    )
+    numbers = (
+        f"SELECT d.phone, {outcome} AS outcome, CASE WHEN {kept} THEN d.is_new ELSE 0 END AS is_new, "
+        f"coalesce(ft.names, {empty}) AS tags, "
+        f"CASE WHEN {kept} THEN coalesce(a.names, {empty}) ELSE {empty} END AS tags_added, "
+        f"CASE WHEN {kept} THEN coalesce(r.names, {empty}) ELSE {empty} END AS tags_removed, "
+        "CASE WHEN d.decision LIKE 'refused:%%' THEN substr(d.decision, 9) ELSE '' END AS reason, "
+        f"d.row_number, '' AS raw, {changed_since} AS detail, 0 AS seq {_joined(t)}"
+    )
+    duplicates = (
+        f"SELECT x.phone, 'duplicate', 0, {store.tags_json('x.tags')}, {empty}, {empty}, '', x.row_number, x.raw, "
+        f"'', x.seq FROM {t.rows} x JOIN {t.f} f ON f.phone = x.phone WHERE x.reason IS NULL AND x.seq <> f.first_seq"
+    )
+    rejected = (
+        f"SELECT '', 'rejected', 0, {empty}, {empty}, {empty}, x.reason, x.row_number, x.raw, "
+        f"coalesce(x.detail, ''), x.seq FROM {t.rows} x WHERE x.reason IS NOT NULL"
+    )
+    store.execute(
+        "INSERT INTO imports_importresult (run_id, phone, outcome, is_new, tags, tags_added, tags_removed, reason, "
+        "row_number, raw_value, detail) "
+        f"SELECT {run_id}, phone, outcome, is_new = 1, tags, tags_added, tags_removed, reason, row_number, raw, detail "
+        f"FROM ({numbers} UNION ALL {duplicates} UNION ALL {rejected}) u "
+        "ORDER BY CASE WHEN row_number IS NULL THEN 1 ELSE 0 END, row_number, seq"
+    )
+
+
+def drop_derived(tables: store.Tables) -> None:
+    """Everything but the staged rows, which a run waiting for confirmation still needs."""
+    store.drop(tables, [name for name in tables.all() if name != tables.rows])

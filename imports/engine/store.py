@@ -1,0 +1,166 @@
+"""The staging tables of one run and the few SQL spellings that differ between PostgreSQL and SQLite.
+
+Each run stages its file's rows in tables of its own (`imp_<run>_…`): they outlive the job when a run waits
+for a manager's confirmation, cost nothing to drop, and never mix two runs. PostgreSQL loads them with
+`COPY` into unlogged tables; SQLite (the laptop default) with plain inserts.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+
+STAGED_COLUMNS = ("seq", "row_number", "phone", "reason", "raw", "tags", "detail")
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+class Tables:
+    """The names of one run's tables; the run id is an integer, so the names are safe to format into SQL."""
+
+    SUFFIXES = ("rows", "f", "ftag", "plan", "dec", "cur", "add", "rem", "ftaga", "adda", "rema", "undo")
+
+    def __init__(self, run_id: int, prefix: str = "imp"):
+        self.run_id = int(run_id)
+        assert prefix.isidentifier()
+        for suffix in self.SUFFIXES:
+            setattr(self, suffix, f"{prefix}_{self.run_id}_{suffix}")
+
+    def all(self) -> list[str]:
+        return [getattr(self, suffix) for suffix in self.SUFFIXES]
+
+
+# Parameters are always passed, even empty, so that "%%" means "%" in every statement on both databases.
+
+
+def execute(sql: str, params: Sequence | dict = ()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def scalar(sql: str, params: Sequence | dict = ()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+
+def rows(sql: str, params: Sequence | dict = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def create_table_as(name: str, select: str, params: Sequence | dict = (), index: Iterable[str] = ()) -> None:
+    """A derived table; ANALYZEd on PostgreSQL so the planner knows its size (CREATE TABLE AS does not)."""
+    execute(f"DROP TABLE IF EXISTS {name}")
+    unlogged = "UNLOGGED " if is_postgres() else ""
+    execute(f"CREATE {unlogged}TABLE {name} AS {select}", params)
+    for number, columns in enumerate(index):
+        execute(f"CREATE INDEX {name}_i{number} ON {name} ({columns})")
+    if is_postgres():
+        execute(f"ANALYZE {name}")
+
+
+def drop(tables: Tables, names: Iterable[str] | None = None) -> None:
+    for name in names if names is not None else tables.all():
+        execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def staged_exists(tables: Tables) -> bool:
+    if is_postgres():
+        return scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.rows]) is True
+    return bool(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.rows]))
+
+
+_PG_STAGING = "(seq bigint, row_number integer, phone text, reason text, raw text, tags text[], detail text)"
+_SQLITE_STAGING = "(seq integer, row_number integer, phone text, reason text, raw text, tags text, detail text)"
+
+
+class Loader:
+    """Writes staged rows: one `COPY` stream on PostgreSQL, batched inserts on SQLite."""
+
+    def __init__(self, tables: Tables):
+        self.tables = tables
+        self._copy = None
+        self._cursor = None
+
+    def __enter__(self) -> "Loader":
+        if is_postgres():
+            # A connection of its own: the COPY stays open for the whole file, while the run's progress is
+            # written through Django's connection.
+            self._raw = connection.get_new_connection(connection.get_connection_params())
+            self._raw.autocommit = True
+            self._cursor = self._raw.cursor()
+            self._cursor.execute(f"DROP TABLE IF EXISTS {self.tables.rows}")
+            self._cursor.execute(f"CREATE UNLOGGED TABLE {self.tables.rows} {_PG_STAGING}")
+            self._copy_cm = self._cursor.copy(f"COPY {self.tables.rows} ({', '.join(STAGED_COLUMNS)}) FROM STDIN")
+            self._copy = self._copy_cm.__enter__()
+        else:
+            drop(self.tables)
+            execute(f"CREATE TABLE {self.tables.rows} {_SQLITE_STAGING}")
+        return self
+
+    def write(self, batch: list[tuple]) -> None:
+        if self._copy is not None:
+            write_row = self._copy.write_row
+            for row in batch:
+                write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(STAGED_COLUMNS))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self.tables.rows} ({', '.join(STAGED_COLUMNS)}) VALUES ({placeholders})",
+                [(*row[:5], json.dumps(row[5]), row[6]) for row in batch],
+            )
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._copy is not None:
+            try:
+                self._copy_cm.__exit__(exc_type, exc, tb)
+            finally:
+                self._cursor.close()
+                self._raw.close()
+        if is_postgres() and exc_type is None:
+            execute(f"ANALYZE {self.tables.rows}")
+
+
+# --- spellings that differ ----------------------------------------------------------------------------------
+
+
+def unnest_tags(alias: str) -> str:
+    """A FROM item giving one row per tag of `alias`.tags, as column `t.value`."""
+    if is_postgres():
+        return f"unnest({alias}.tags) AS t(value)"
+    return f"json_each({alias}.tags) AS t"
+
+
+def tags_json(column: str) -> str:
+    """A staged row's tags as a JSON list for an ImportResult."""
+    return f"array_to_json({column})::jsonb" if is_postgres() else column
+
+
+def json_agg(column: str) -> str:
+    return f"jsonb_agg({column} ORDER BY lower({column}))" if is_postgres() else f"json_group_array({column})"
+
+
+def empty_json() -> str:
+    return "'[]'::jsonb" if is_postgres() else "'[]'"
+
+
+def json_elements(column: str, alias: str) -> str:
+    """A FROM item giving one row per element of the JSON list `column`, as `alias`.value."""
+    if is_postgres():
+        return f"jsonb_array_elements_text({column}) AS {alias}(value)"
+    return f"json_each({column}) AS {alias}"
+
+
+def lock_account(account_id: int) -> None:
+    """Two runs of one account never interleave; runs of different accounts do not wait for each other.
+
+    SQLite has one writer at a time anyway (transactions start IMMEDIATE), so only PostgreSQL needs a lock."""
+    if is_postgres():
+        execute("SELECT pg_advisory_xact_lock(7301, %s)", [int(account_id)])

@@ -1,0 +1,324 @@
+"""Imports: starting, confirming, cancelling and undoing runs; saving and approving ALP configurations.
+
+The work itself is done by RQ jobs (imports.jobs) through the engine (imports.engine); these functions are what
+the pages, the API, the SFTP drop and the command line call.
+"""
+
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from imports import engine, readers
+from imports.fieldmap import FieldMap
+from imports.models import FINAL_STAGES, Action, ImportConfiguration, ImportRun, Layout, Mode, RunSource, Stage
+from subscribers.models import Account
+from subscribers.services import ServiceError
+
+QUEUE = "imports"
+_CHUNK = 1024 * 1024
+
+
+class ImportRefused(ServiceError):
+    pass
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.UPLOAD_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _too_large() -> ImportRefused:
+    limit = settings.MAX_UPLOAD_BYTES / 1024**2
+    return ImportRefused(
+        "file_too_large",
+        f"The file is larger than {limit:,.0f} MB, the most that can be uploaded at once. Split it into smaller "
+        "files and upload them one at a time.",
+        field="file",
+    )
+
+
+def _store_upload(file=None, path=None) -> tuple[Path, str, int]:
+    """The upload, in the upload folder under a name of ours, with its SHA-256 and size."""
+    target = _upload_dir() / f"{uuid.uuid4().hex}.upload"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        if path is not None:
+            shutil.move(os.fspath(path), target)
+            with open(target, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+        else:
+            chunks = file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(_CHUNK), b"")
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > settings.MAX_UPLOAD_BYTES:
+                        raise _too_large()
+                    digest.update(chunk)
+                    out.write(chunk)
+        if size > settings.MAX_UPLOAD_BYTES:
+            raise _too_large()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target, digest.hexdigest(), size
+
+
+def import_run_create(
+    *,
+    account: Account,
+    file=None,
+    path=None,
+    file_name: str,
+    source: str = RunSource.WEB,
+    started_by=None,
+    configuration: ImportConfiguration | None = None,
+    action: str = Action.OPT_IN,
+    dry_run: bool = False,
+    mode: str | None = None,
+) -> ImportRun:
+    """Start an import of a file (an open binary file or an UploadedFile, or a finished file at `path`, which is
+    moved into the upload folder). Preformatted when `configuration` is None.
+
+    A file that cannot be read at all is refused here, at once, with a sentence saying what to do; everything
+    else is the job's (queued on commit)."""
+    if (file is None) == (path is None):
+        raise ValueError("give either file or path")
+    if configuration is not None:
+        if configuration.account_id != account.pk or configuration.retired_at is not None:
+            raise ImportRefused("no_configuration", "This import configuration does not exist.", field="config")
+        if not configuration.is_approved and not dry_run:
+            raise ImportRefused(
+                "not_approved",
+                f"The configuration “{configuration.name}” has not been approved since it was last changed. "
+                "A manager must approve it before files can be imported with it; a preview is possible.",
+                field="config",
+            )
+    if action not in Action.values:
+        raise ImportRefused("invalid_action", "Choose what to do with the numbers in the file.", field="action")
+    stored, sha256, size = _store_upload(file, path)
+    try:
+        field_map = FieldMap.load(configuration.field_map) if configuration is not None else None
+        engine.reading.detect(stored, field_map)
+    except readers.FileRejected as exc:
+        stored.unlink(missing_ok=True)
+        raise ImportRefused("file_rejected", str(exc), field="file")
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    try:
+        with transaction.atomic():
+            run = ImportRun.objects.create(
+                account=account,
+                layout=Layout.ALP if configuration is not None else Layout.PREFORMATTED,
+                configuration=configuration,
+                configuration_version=configuration.version if configuration is not None else None,
+                mode=configuration.mode if configuration is not None else (mode or Mode.STANDARD),
+                action=action if configuration is None else Action.OPT_IN,
+                dry_run=dry_run,
+                source=source,
+                started_by=started_by if getattr(started_by, "pk", None) else None,
+                file_name=os.path.basename(file_name or "")[:255] or "upload",
+                file_sha256=sha256,
+                file_size=size,
+                file_path=str(stored),
+            )
+            _enqueue("imports.jobs.import_run_job", run.pk)
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    return run
+
+
+def _enqueue(job: str, *args) -> None:
+    timeout = settings.RQ_QUEUES[QUEUE].get("DEFAULT_TIMEOUT", 1800)
+    django_rq.get_queue(QUEUE).enqueue(job, *args, job_timeout=timeout)
+
+
+def _locked_run(run: ImportRun) -> ImportRun:
+    return ImportRun.objects.select_for_update().get(pk=run.pk)
+
+
+@transaction.atomic
+def import_run_confirm(*, run: ImportRun, user) -> ImportRun:
+    """A manager lets a run held by the guard go ahead; the changes are decided again on the list as it is now."""
+    run = _locked_run(run)
+    if run.stage != Stage.AWAITING_CONFIRMATION:
+        raise ImportRefused("wrong_stage", "This import is not waiting for a confirmation.")
+    if run.expires_at is not None and run.expires_at <= timezone.now():
+        raise ImportRefused("expired", "This import waited more than 24 hours and expired. Upload the file again.")
+    run.stage = Stage.APPLYING
+    run.error = ""
+    run.save(update_fields=["stage", "error"])
+    _enqueue("imports.jobs.import_run_job", run.pk, True)
+    return run
+
+
+def import_run_cancel(*, run: ImportRun, user) -> ImportRun:
+    with transaction.atomic():
+        run = _locked_run(run)
+        if run.stage not in (Stage.AWAITING_CONFIRMATION, Stage.QUEUED):
+            raise ImportRefused(
+                "wrong_stage", "Only an import that is queued or waiting for a confirmation can be cancelled."
+            )
+        run.stage = Stage.CANCELLED
+        run.finished_at = timezone.now()
+        run.expires_at = None
+        run.save(update_fields=["stage", "finished_at", "expires_at"])
+    engine.discard(run)
+    if run.file_path:
+        Path(run.file_path).unlink(missing_ok=True)
+        ImportRun.objects.filter(pk=run.pk).update(file_path="")
+    return run
+
+
+def import_undo_preview(*, run: ImportRun) -> dict:
+    _check_undoable(run)
+    return engine.undo_preview(run)
+
+
+def _check_undoable(run: ImportRun) -> None:
+    if run.stage != Stage.DONE or run.dry_run:
+        raise ImportRefused("not_undoable", "Only a finished import that changed the list can be undone.")
+    if run.undo_of_id is not None:
+        raise ImportRefused("not_undoable", "An undo cannot itself be undone; import the file again instead.")
+    if run.undos.exclude(stage__in=(Stage.FAILED, Stage.CANCELLED)).exists():
+        raise ImportRefused("already_undone", "This import has already been undone.")
+
+
+@transaction.atomic
+def import_run_undo(*, run: ImportRun, user) -> ImportRun:
+    run = _locked_run(run)
+    _check_undoable(run)
+    undo = ImportRun.objects.create(
+        account_id=run.account_id,
+        layout=run.layout,
+        configuration_id=run.configuration_id,
+        configuration_version=run.configuration_version,
+        mode=run.mode,
+        action=run.action,
+        source=RunSource.WEB,
+        started_by=user if getattr(user, "pk", None) else None,
+        file_name=f"Undo of import #{run.pk} ({run.file_name})"[:255],
+        undo_of=run,
+    )
+    _enqueue("imports.jobs.import_undo_job", undo.pk)
+    return undo
+
+
+def import_run_expire_held() -> int:
+    """Held runs whose parsed rows are older than 24 hours are dropped (SPEC §4.3)."""
+    expired = 0
+    for run in ImportRun.objects.filter(stage=Stage.AWAITING_CONFIRMATION, expires_at__lte=timezone.now()):
+        with transaction.atomic():
+            locked = _locked_run(run)
+            if locked.stage != Stage.AWAITING_CONFIRMATION:
+                continue
+            locked.stage = Stage.CANCELLED
+            locked.error = "Nobody confirmed this import within 24 hours, so it expired. Upload the file again."
+            locked.finished_at = timezone.now()
+            locked.save(update_fields=["stage", "error", "finished_at"])
+        engine.discard(run)
+        expired += 1
+    return expired
+
+
+# --- ALP configurations ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def configuration_save(
+    *,
+    account: Account,
+    user,
+    name: str,
+    field_map: FieldMap,
+    mode: str,
+    configuration: ImportConfiguration | None = None,
+) -> ImportConfiguration:
+    """Create or change a configuration. Every change makes a new version, which needs approval again."""
+    name = (name or "").strip()
+    if not name:
+        raise ImportRefused("invalid", "Give the configuration a name.", field="name")
+    if mode not in Mode.values:
+        raise ImportRefused("invalid", "Choose a processing mode.", field="mode")
+    clash = ImportConfiguration.objects.filter(account=account, name__iexact=name, retired_at=None)
+    if configuration is not None:
+        clash = clash.exclude(pk=configuration.pk)
+    if clash.exists():
+        raise ImportRefused("duplicate_name", f"There is already a configuration called “{name}”.", field="name")
+    now = timezone.now()
+    if configuration is None:
+        return ImportConfiguration.objects.create(
+            account=account, name=name, field_map=field_map.dump(), mode=mode, created_by=user, updated_at=now
+        )
+    if configuration.account_id != account.pk:
+        raise ImportRefused("no_configuration", "This import configuration does not exist.")
+    configuration = ImportConfiguration.objects.select_for_update().get(pk=configuration.pk)
+    configuration.name = name
+    configuration.field_map = field_map.dump()
+    configuration.mode = mode
+    configuration.version += 1
+    configuration.approved_at = None
+    configuration.approved_by = None
+    configuration.approved_version = None
+    configuration.updated_at = now
+    configuration.save()
+    return configuration
+
+
+@transaction.atomic
+def configuration_approve(*, configuration: ImportConfiguration, user) -> ImportConfiguration:
+    configuration = ImportConfiguration.objects.select_for_update().get(pk=configuration.pk)
+    if configuration.retired_at is not None:
+        raise ImportRefused("retired", "This configuration was retired and cannot be approved.")
+    configuration.approved_at = timezone.now()
+    configuration.approved_by = user if getattr(user, "pk", None) else None
+    configuration.approved_version = configuration.version
+    configuration.save(update_fields=["approved_at", "approved_by", "approved_version"])
+    return configuration
+
+
+@transaction.atomic
+def configuration_retire(*, configuration: ImportConfiguration, user) -> ImportConfiguration:
+    configuration = ImportConfiguration.objects.select_for_update().get(pk=configuration.pk)
+    configuration.retired_at = timezone.now()
+    configuration.save(update_fields=["retired_at"])
+    return configuration
+
+
+def sample_columns(*, path, field_map: FieldMap | None = None, rows: int = 20) -> tuple[readers.FileInfo, list, list]:
+    """A sample file's format, its header row (per the field map, or the first row) and the rows after it,
+    for the configuration page. Raises ImportRefused with the reader's sentence for an unreadable file."""
+    header_row = field_map.header_row if field_map is not None else 1
+    try:
+        info = engine.reading.detect(path, field_map)
+        sample = readers.preview(path, info, rows=rows + max(header_row, 1))
+    except readers.FileRejected as exc:
+        raise ImportRefused("file_rejected", str(exc), field="file")
+    header: list = []
+    body = []
+    for row in sample:
+        if header_row and row.number == header_row:
+            header = row.cells
+        elif row.number > header_row and not row.problem:
+            body.append(row.cells)
+    width = max([len(header)] + [len(r) for r in body]) if (header or body) else 0
+    if not header:
+        header = [readers.column_letter(i) for i in range(width)]
+    return info, header, body[:rows]
+
+
+def run_is_active(run: ImportRun) -> bool:
+    return run.stage not in FINAL_STAGES
