@@ -1,11 +1,10 @@
-import django_rq
 import pytest
 from django.core.cache import cache
-from rq import SimpleWorker
 from twilio.request_validator import RequestValidator
 
 from messaging import gateway
 from subscribers.services import account_sender_add
+from tests.conftest import run_worker
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 SHORT_CODE = "73303"
@@ -63,6 +62,4 @@ def sent_to(phone: str) -> list[str]:
 
 def run_jobs(*queues: str) -> None:
     """A real RQ worker in burst mode, in this process so the memory gateway's outbox is the test's."""
-    names = queues or ("default",)
-    worker = django_rq.get_worker(*names, worker_class=SimpleWorker)
-    worker.work(burst=True, with_scheduler=False)
+    run_worker(*(queues or ("default",)))
