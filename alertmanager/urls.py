@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/pick/", subscriber_views.pick_account, name="pick_account"),
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
+    path("", include("registration.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("", include("messaging.urls")),
