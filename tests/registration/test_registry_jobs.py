@@ -75,9 +75,16 @@ def test_it_looks_again_later_when_the_registry_has_not_answered_in_time(account
     brand.refresh_from_db()
     assert brand.status == RegistrationStatus.PENDING
     assert brand.registry_reference
-    scheduled = django_rq.get_queue("default").scheduled_job_registry
-    assert scheduled.count == 1
-    scheduled.remove(scheduled.get_job_ids()[0], delete_job=True)
+    queue = django_rq.get_queue("default")
+    scheduled = queue.scheduled_job_registry
+    rechecks = [
+        job
+        for job in queue.job_class.fetch_many(scheduled.get_job_ids(), connection=queue.connection)
+        if job is not None and job.func_name == "registration.jobs.brand_register"
+    ]
+    assert [job.args for job in rechecks] == [(brand.pk, 1)]
+    for job in rechecks:
+        scheduled.remove(job, delete_job=True)
 
 
 def test_it_refuses_to_change_a_brand_while_the_registry_is_checking_it(account, rq_queues):
