@@ -1,7 +1,7 @@
 """The campaign registry, behind one small interface chosen by the REGISTRATION_REGISTRY setting.
 
 `simulated` (the default, and what the tests use) validates like the real registry and answers after
-a configurable delay; `twilio` registers through Twilio's A2P 10DLC API.
+a configurable delay; another backend is named by its class path.
 """
 
 from django.conf import settings
@@ -11,7 +11,6 @@ from registration.registries.base import RegistryClient, RegistryError, Verdict
 
 BACKENDS = {
     "simulated": "registration.registries.simulated.SimulatedRegistry",
-    "twilio": "registration.registries.twilio.TwilioRegistry",
 }
 
 __all__ = ["BACKENDS", "RegistryClient", "RegistryError", "Verdict", "get_registry"]
