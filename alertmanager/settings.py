@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "imports",
     "messaging",
     "registration",
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +206,12 @@ SECURE_CSP = {
 
 # The phone rules of SPEC §2: which line types may receive texts is a pluggable check.
 PHONE_LINE_TYPE_CHECKER = os.environ.get("PHONE_LINE_TYPE_CHECKER", "subscribers.phones.PhonenumbersLineTypeChecker")
+
+# The REST API: requests per second per key (0 turns the limit off), the burst allowed above it,
+# and the largest JSON body (file uploads to /api/v1/imports are capped by MAX_UPLOAD_BYTES).
+API_RATE_LIMIT = env_float("API_RATE_LIMIT", 20)
+API_RATE_BURST = env_int("API_RATE_BURST", 40)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 
 # The import guard: a run that would suspend or opt out more than this share of the opted-in list waits.
 IMPORT_GUARD_SHARE = env_float("IMPORT_GUARD_SHARE", 0.10)

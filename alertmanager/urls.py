@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("", include("messaging.urls")),
+    path("", include("api.urls")),
 ]

@@ -1,0 +1,105 @@
+"""The shapes the REST API reads and writes; the OpenAPI schema is generated from them."""
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+from subscribers.models import Status, Tag
+from subscribers.transitions import Outcome
+
+EXAMPLE_PHONE = "+12025550173"
+EXAMPLE_TIME = "2026-11-30T15:04:05Z"
+
+
+def _printable(value: str) -> str:
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValueError("may not contain control characters")
+    return value
+
+
+TagName = Annotated[str, StringConstraints(max_length=Tag.MAX_LENGTH), AfterValidator(_printable)]
+StatusName = Literal[tuple(Status.values)]
+OutcomeName = Literal[tuple(o.value for o in Outcome)]
+
+
+class ErrorOut(Schema):
+    error: str = Field(description="A machine-readable code", examples=["opted_out"])
+    detail: str = Field(
+        description="A sentence for a person",
+        examples=["This number opted out by texting STOP. Only its owner can opt back in."],
+    )
+    field: str | None = Field(None, description="The input the error is about, if one", examples=["phone"])
+
+
+class SubscriberOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": EXAMPLE_PHONE,
+                    "status": "opted_in",
+                    "opted_out_by": None,
+                    "tags": ["District 4"],
+                    "first_seen": EXAMPLE_TIME,
+                    "status_changed": EXAMPLE_TIME,
+                }
+            ]
+        }
+    )
+
+    phone: str = Field(description="E.164", examples=[EXAMPLE_PHONE])
+    status: StatusName = Field(examples=["opted_in"])
+    opted_out_by: Literal["subscriber", "customer"] | None = Field(
+        description="Who opted the number out: its owner (texting STOP) or the utility", examples=[None]
+    )
+    tags: list[str] = Field(examples=[["District 4"]])
+    first_seen: datetime
+    status_changed: datetime
+
+
+class SubscriberChangeOut(SubscriberOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": EXAMPLE_PHONE,
+                    "status": "opted_in",
+                    "opted_out_by": None,
+                    "tags": ["District 4"],
+                    "first_seen": EXAMPLE_TIME,
+                    "status_changed": EXAMPLE_TIME,
+                    "outcome": "opted_in",
+                    "is_new": True,
+                    "tags_added": ["District 4"],
+                    "tags_removed": [],
+                }
+            ]
+        }
+    )
+
+    outcome: OutcomeName = Field(description="What this request did to the number", examples=["opted_in"])
+    is_new: bool = Field(description="The number was not on the account's list before")
+    tags_added: list[str]
+    tags_removed: list[str]
+
+
+class SubscriberPage(Schema):
+    items: list[SubscriberOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+    next: str | None = Field(description="The URL of the next page; null on the last page")
+
+
+class OptInIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["District 4", "Feeder B2"]}]})
+
+    tags: list[TagName] = Field(default_factory=list, max_length=100, description="Tags to add")
+
+
+class TagsIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["District 4"]}]})
+
+    tags: list[TagName] = Field(max_length=100, description="The number's tags, exactly")
