@@ -22,6 +22,8 @@ class BrandForm(forms.ModelForm):
             "postal_code",
             "country",
             "website",
+            "contact_name",
+            "contact_title",
             "support_email",
             "support_phone",
         ]
@@ -30,6 +32,7 @@ class BrandForm(forms.ModelForm):
             "legal_name": "Exactly as registered with the IRS (or the Canada Revenue Agency).",
             "tax_id": "The EIN, nine digits: NN-NNNNNNN.",
             "support_phone": "A US or Canadian number people can call for help.",
+            "contact_name": "First and last name of the person who answers for the registration.",
         }
         widgets = {
             "support_phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),

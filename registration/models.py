@@ -80,6 +80,9 @@ class Brand(Registration):
     postal_code = models.CharField(max_length=10)
     country = models.CharField(max_length=2, choices=Country.choices, default=Country.US)
     website = models.URLField(max_length=100)
+    # The registry wants a person who answers for the brand, not only a mailbox.
+    contact_name = models.CharField("Contact name", max_length=100, default="", blank=False)
+    contact_title = models.CharField("Contact's job title", max_length=100, default="", blank=False)
     support_email = models.EmailField(max_length=100)
     support_phone = models.CharField(max_length=16, help_text="E.164")
     created_at = models.DateTimeField(default=timezone.now)

@@ -73,6 +73,8 @@ def brand_problems(brand: dict) -> list[Problem]:
         )
     if brand.get("country") not in ("US", "CA"):
         problems.append(Problem("country", "The registry registers brands in the United States or Canada only."))
+    if len(brand.get("contact_name", "").split()) < 2:
+        problems.append(Problem("contact_name", "Enter the contact's first and last name."))
     website = brand.get("website", "")
     if not website.startswith(("https://", "http://")):
         problems.append(Problem("website", "Enter the website's full address, starting with https://."))

@@ -1,7 +1,8 @@
 """The campaign registry, behind one small interface chosen by the REGISTRATION_REGISTRY setting.
 
 `simulated` (the default, and what the tests use) validates like the real registry and answers after
-a configurable delay; another backend is named by its class path.
+a configurable delay; `twilio` registers through Twilio's Trust Hub and A2P 10DLC API; another
+backend is named by its class path.
 """
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from registration.registries.base import RegistryClient, RegistryError, Verdict
 
 BACKENDS = {
     "simulated": "registration.registries.simulated.SimulatedRegistry",
+    "twilio": "registration.registries.twilio.TwilioRegistry",
 }
 
 __all__ = ["BACKENDS", "RegistryClient", "RegistryError", "Verdict", "get_registry"]

@@ -36,6 +36,8 @@ def test_a_manager_registers_the_brand_and_sees_it_verified_without_reloading(
     page.get_by_label("State or province").fill("MN")
     page.get_by_label("Postal code").fill("56401")
     page.get_by_label("Country").select_option("US")
+    page.get_by_label("Contact name").fill("Dana Lindqvist")
+    page.get_by_label("Contact's job title").fill("Member services manager")
     page.get_by_label("Support email").fill("help@lakeside-electric.example")
     page.get_by_label("Support phone").fill("(218) 555-0134")
     page.get_by_role("button", name="Save").click()

@@ -15,6 +15,8 @@ BRAND_POST = {
     "postal_code": "56401",
     "country": "US",
     "website": "https://lakeside-electric.example",
+    "contact_name": "Dana Lindqvist",
+    "contact_title": "Member services manager",
     "support_email": "help@lakeside-electric.example",
     "support_phone": "(218) 555-0134",
 }
