@@ -96,6 +96,7 @@ def import_run_create(
     if (file is None) == (path is None):
         raise ValueError("give either file or path")
     if configuration is not None:
+        configuration = ImportConfiguration.objects.get(pk=configuration.pk)  # approval as it stands now
         if configuration.account_id != account.pk or configuration.retired_at is not None:
             raise ImportRefused("no_configuration", "This import configuration does not exist.", field="config")
         if not configuration.is_approved and not dry_run:

@@ -107,7 +107,7 @@ def apply(t: store.Tables, *, account_id: int, undone_id: int, run_id: int, user
         f"%(user)s, %(run)s, '', '{note}', %(now)s FROM {t.undo} u WHERE u.ok = 1",
         p,
     )
-    count_removed = "jsonb_array_length(u.tags_removed)" if store.is_postgres() else "json_array_length(u.tags_removed)"
+    count_removed = "jsonb_array_length(x.tags_removed)" if store.is_postgres() else "json_array_length(x.tags_removed)"
     empty = store.empty_json()
     store.execute(
         "INSERT INTO imports_importresult (run_id, phone, outcome, is_new, tags, tags_added, tags_removed, reason, "
@@ -116,7 +116,7 @@ def apply(t: store.Tables, *, account_id: int, undone_id: int, run_id: int, user
         f"CASE WHEN u.ok = 1 THEN u.tags_removed ELSE {empty} END, "
         f"CASE WHEN u.ok = 1 THEN u.tags_added ELSE {empty} END, "
         "CASE WHEN u.ok = 0 THEN 'changed_since' ELSE '' END, NULL, '', '' "
-        f"FROM (SELECT *, {count_removed} AS tags_removed_n FROM {t.undo}) u ORDER BY u.phone",
+        f"FROM (SELECT x.*, {count_removed} AS tags_removed_n FROM {t.undo} x) u ORDER BY u.phone",
         p,
     )
     counts: dict[str, int] = {}

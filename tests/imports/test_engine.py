@@ -1,0 +1,311 @@
+"""The import engine end to end through real RQ workers: layouts, rows, dry run, guard, undo, idempotence."""
+
+import pytest
+
+from imports import services
+from imports.fieldmap import FieldMap
+from imports.models import ImportResult, ImportRun, Mode, Stage
+from subscribers import services as subscriber_services
+from subscribers.models import OptEvent, Status, Subscriber
+from subscribers.services import Cause
+from subscribers.transitions import State
+from tests.imports.conftest import snapshot, uploads_left
+
+pytestmark = pytest.mark.django_db
+
+A, B, C, D = "+12055550100", "+12055550101", "+12055550102", "+12055550103"
+
+
+def _results(run, outcome=None):
+    qs = ImportResult.objects.filter(run=run)
+    return list(qs.filter(outcome=outcome) if outcome else qs)
+
+
+def _tags(account, phone):
+    return sorted(t.name for t in Subscriber.objects.get(account=account, phone=phone).tags.all())
+
+
+def test_it_skips_a_preformatted_header_and_reads_every_shape_of_number(account, run_import):
+    content = (
+        "Phone,District,Feeder\n"
+        "(205) 555-0100,District 4,Feeder 9\n"
+        "205.555.0101,District 4\n"
+        "1-205-555-0102\n"
+        "+1 205 555 0103\n"
+    )
+    run = run_import(account, content)
+    assert run.stage == Stage.DONE
+    assert run.counts["opted_in"] == 4 and run.counts["new"] == 4 and run.new_numbers == 4
+    assert "rejected" not in run.counts
+    assert _tags(account, A) == ["District 4", "Feeder 9"]
+    assert run.rows_read == 4
+
+
+def test_it_rejects_bad_rows_with_their_row_numbers_and_reasons_but_imports_the_rest(account, run_import):
+    content = (
+        "2055550100,ok\n"
+        ",no phone\n"
+        "5.552E+09\n"
+        "+44 20 7946 0958\n"
+        "800-555-0199\n"
+        "205-555-0101 x12\n"
+        "not a number at all\n"
+    )
+    run = run_import(account, content)
+    rejected = {r.row_number: (r.reason, r.raw_value) for r in _results(run, "rejected")}
+    assert rejected == {
+        2: ("blank", ""),
+        3: ("invalid", "5.552E+09"),
+        4: ("not_us_ca", "+44 20 7946 0958"),
+        5: ("not_mobile", "800-555-0199"),
+        6: ("not_mobile", "205-555-0101 x12"),
+        7: ("invalid", "not a number at all"),
+    }
+    assert run.counts["rejected"] == 6 and run.counts["rejected_not_mobile"] == 2
+    assert Subscriber.objects.filter(account=account).count() == 1
+    assert all(r.reason_text for r in _results(run, "rejected"))
+
+
+def test_it_merges_duplicates_and_their_tags_and_reports_the_repeats(account, run_import):
+    content = "2055550100,North\n(205) 555-0100,south\n2055550100,NORTH\n"
+    run = run_import(account, content)
+    assert run.counts["opted_in"] == 1 and run.counts["duplicate"] == 2
+    assert [t.lower() for t in _tags(account, A)] == ["north", "south"]  # one spelling of each
+    assert sorted(r.row_number for r in _results(run, "duplicate")) == [2, 3]
+
+
+def test_it_handles_ten_thousand_copies_of_one_number(account, run_import):
+    run = run_import(account, "2055550100,Tag\n" * 10_000)
+    assert run.counts["opted_in"] == 1 and run.counts["duplicate"] == 9_999
+    assert OptEvent.objects.filter(account=account, import_run=run).count() == 1
+
+
+def test_it_gives_every_phone_column_of_an_alp_row_the_rows_tags(account, manager, run_import):
+    config = services.configuration_save(
+        account=account,
+        user=manager,
+        name="CIS export",
+        field_map=FieldMap.load({"phone_columns": ["PrimaryPhone", "MobilePhone"], "tag_columns": ["District", "E"]}),
+        mode=Mode.APPEND,
+    )
+    services.configuration_approve(configuration=config, user=manager)
+    content = (
+        "Account,Name,PrimaryPhone,MobilePhone,Feeder,District\n"
+        "1001,Ann,(205) 555-0100,205-555-0101,F9,D4\n"
+        "1002,Bob,,2055550102,F3,D1\n"
+        "1003,Cy,,,F3,D1\n"
+    )
+    run = run_import(account, content, configuration=config)
+    assert run.stage == Stage.DONE, run.error
+    assert _tags(account, A) == _tags(account, B) == ["D4", "F9"]
+    assert _tags(account, C) == ["D1", "F3"]
+    assert [(r.row_number, r.reason) for r in _results(run, "rejected")] == [(4, "blank")]
+
+
+def test_an_alp_file_without_the_configured_column_fails_with_a_message(account, manager, run_import):
+    config = services.configuration_save(
+        account=account, user=manager, name="CIS", field_map=FieldMap.load({"phone_columns": ["Mobile"]}), mode="append"
+    )
+    services.configuration_approve(configuration=config, user=manager)
+    run = run_import(account, "Phone,Name\n2055550100,Ann\n", configuration=config)
+    assert run.stage == Stage.FAILED
+    assert "no column “Mobile”" in run.error
+    assert uploads_left() == []
+
+
+def test_an_unapproved_or_changed_configuration_may_only_preview(account, manager, run_import):
+    config = services.configuration_save(
+        account=account, user=manager, name="CIS", field_map=FieldMap.load({"phone_columns": ["A"]}), mode="append"
+    )
+    with pytest.raises(services.ImportRefused) as refused:
+        run_import(account, "Phone\n2055550100\n", configuration=config)
+    assert refused.value.code == "not_approved"
+    services.configuration_approve(configuration=config, user=manager)
+    config = services.configuration_save(
+        account=account, user=manager, name="CIS", field_map=FieldMap.load({"phone_columns": ["B"]}), mode="append",
+        configuration=config,
+    )  # fmt: skip
+    assert not config.is_approved and config.version == 2
+    run = run_import(account, "Name,Phone\nAnn,2055550100\n", configuration=config, dry_run=True)
+    assert run.stage == Stage.DONE and run.counts["opted_in"] == 1
+    assert not Subscriber.objects.filter(account=account).exists()
+
+
+def test_a_dry_run_computes_the_whole_diff_and_changes_nothing(account, make_subscriber, run_import):
+    make_subscriber(account, A, State.OPTED_IN, tags=["Old"])
+    make_subscriber(account, B, State.OPTED_IN)
+    before = snapshot(account)
+    run = run_import(account, f"{A},New\n{C},New\n", mode=Mode.APPEND_SOFT_TAGS, dry_run=True)
+    assert run.stage == Stage.DONE
+    assert snapshot(account) == before
+    outcomes = {r.phone: r.outcome for r in _results(run)}
+    assert outcomes == {A: "tags_added", C: "opted_in", B: "suspended"}
+    assert run.counts["new"] == 1
+
+
+def test_the_same_file_twice_changes_nothing_the_second_time(account, make_subscriber, run_import):
+    make_subscriber(account, D, State.OPTED_IN)
+    content = f"{A},North\n{B},South\n"
+    run_import(account, content, mode=Mode.APPEND_SOFT_TAGS, dry_run=False)
+    # D is suspended by the first run only after confirmation (1 of 1 opted-in numbers): confirm it.
+    first = ImportRun.objects.latest("id")
+    assert first.stage == Stage.AWAITING_CONFIRMATION
+    before = snapshot(account)
+    second = run_import(account, content, mode=Mode.APPEND_SOFT_TAGS)
+    assert second.stage == Stage.AWAITING_CONFIRMATION
+    assert snapshot(account) == before  # held runs change nothing
+
+
+def test_rerunning_an_applied_file_is_idempotent(settings, account, make_subscriber, run_import):
+    settings.IMPORT_GUARD_SHARE = 1.0
+    make_subscriber(account, D, State.OPTED_IN)
+    content = f"{A},North\n{B},South\n"
+    first = run_import(account, content, mode=Mode.APPEND_SOFT_TAGS)
+    assert first.counts["suspended"] == 1 and first.counts["opted_in"] == 2
+    before = snapshot(account)
+    second = run_import(account, content, mode=Mode.APPEND_SOFT_TAGS)
+    assert second.stage == Stage.DONE
+    assert snapshot(account) == before
+    assert second.counts == {"unchanged": 2, "new": 0}
+
+
+def test_the_guard_holds_a_run_that_stops_too_many_numbers_until_a_manager_confirms(
+    account, manager, make_subscriber, run_import, work
+):
+    for i in range(10):
+        make_subscriber(account, f"+1205555020{i}", State.OPTED_IN)
+    before = snapshot(account)
+    run = run_import(account, "+12055550200\n", mode=Mode.APPEND_SOFT)
+    assert run.stage == Stage.AWAITING_CONFIRMATION
+    assert run.counts["suspended"] == 9
+    assert snapshot(account) == before
+    assert len(_results(run, "suspended")) == 9  # the preview of what it would do
+    assert uploads_left() == []  # the rows are kept in the database, not the file
+
+    work(services.import_run_confirm, run=run, user=manager)
+    run.refresh_from_db()
+    assert run.stage == Stage.DONE
+    assert Subscriber.objects.filter(account=account, status=Status.SUSPENDED).count() == 9
+    assert len(_results(run, "suspended")) == 9 and len(_results(run)) == 10
+
+
+def test_a_confirmed_run_decides_again_on_the_list_as_it_is_then(account, manager, make_subscriber, run_import, work):
+    for i in range(10):
+        make_subscriber(account, f"+1205555020{i}", State.OPTED_IN)
+    run = run_import(account, "+12055550200\n", mode=Mode.APPEND_HARD)
+    assert run.stage == Stage.AWAITING_CONFIRMATION
+    subscriber_services.subscriber_keyword_stop(account=account, phone="+12055550201")
+    work(services.import_run_confirm, run=run, user=manager)
+    run.refresh_from_db()
+    assert run.counts["opted_out"] == 8
+    stopped = Subscriber.objects.get(account=account, phone="+12055550201")
+    assert (stopped.status, stopped.opted_out_by) == ("opted_out", "subscriber")
+
+
+def test_an_empty_file_for_a_soft_opt_out_waits_for_a_manager(account, make_subscriber, run_import):
+    make_subscriber(account, A, State.OPTED_IN)
+    run = run_import(account, "Phone\nnot a phone\n", mode=Mode.APPEND_SOFT)
+    assert run.stage == Stage.AWAITING_CONFIRMATION
+
+
+def test_a_cancelled_run_changes_nothing_and_keeps_nothing(account, manager, make_subscriber, run_import):
+    for i in range(10):
+        make_subscriber(account, f"+1205555020{i}", State.OPTED_IN)
+    before = snapshot(account)
+    run = run_import(account, "+12055550200\n", mode=Mode.APPEND_HARD)
+    services.import_run_cancel(run=run, user=manager)
+    run.refresh_from_db()
+    assert run.stage == Stage.CANCELLED
+    assert snapshot(account) == before
+    with pytest.raises(services.ImportRefused):
+        services.import_run_confirm(run=run, user=manager)
+
+
+def test_undo_reverts_a_run_except_numbers_that_changed_since(settings, account, manager, make_subscriber, run_import, work):
+    settings.IMPORT_GUARD_SHARE = 1.0
+    make_subscriber(account, A, State.OPTED_IN, tags=["Old"])
+    make_subscriber(account, B, State.OPTED_IN)
+    make_subscriber(account, C, State.SUSPENDED)
+    before = snapshot(account)
+    run = run_import(account, f"{A},New\n{C},New\n{D},New\n", mode=Mode.APPEND_HARD)
+    assert run.counts["opted_out"] == 1  # B
+    # D, new, texts STOP after the import: the undo must not touch it.
+    subscriber_services.subscriber_keyword_stop(account=account, phone=D)
+
+    preview = services.import_undo_preview(run=run)
+    assert preview == {"revert": 3, "remove": 0, "changed_since": 1}
+    undo = work(services.import_run_undo, run=run, user=manager)
+    undo.refresh_from_db()
+    assert undo.stage == Stage.DONE and undo.undo_of == run
+    after = snapshot(account)
+    for phone in (A, B, C):
+        assert after["numbers"][phone] == before["numbers"][phone]
+    assert after["numbers"][D][:2] == ("opted_out", "subscriber")
+    outcomes = {r.phone: (r.outcome, r.reason) for r in _results(undo)}
+    assert outcomes[D] == ("rejected", "changed_since")
+    assert outcomes[B] == ("opted_in", "")
+    with pytest.raises(services.ImportRefused):
+        services.import_run_undo(run=run, user=manager)
+
+
+def test_undo_takes_new_numbers_off_the_list_again(account, manager, run_import, work):
+    run = run_import(account, f"{A},North\n")
+    undo = work(services.import_run_undo, run=run, user=manager)
+    undo.refresh_from_db()
+    assert not Subscriber.objects.filter(account=account, phone=A).exists()
+    assert [r.outcome for r in _results(undo)] == ["removed"]
+    assert OptEvent.objects.filter(account=account, phone=A, import_run=undo).get().new_status == ""
+
+
+def test_a_stop_from_an_unknown_number_keeps_it_out_of_every_import(account, run_import):
+    subscriber_services.subscriber_keyword_stop(account=account, phone=A)
+    run = run_import(account, f"{A},North\n", mode=Mode.APPEND_TAGS)
+    assert [(r.outcome, r.reason) for r in _results(run)] == [("rejected", "opted_out")]
+    assert Subscriber.objects.get(account=account, phone=A).status == "opted_out"
+
+
+def test_a_deleted_opt_out_stays_blocked(account, make_subscriber, run_import):
+    make_subscriber(account, A, State.OUT_SUBSCRIBER)
+    subscriber_services.subscriber_delete(account=account, phone=A, cause=Cause(source="manager"))
+    run = run_import(account, f"{A}\n")
+    assert run.counts["rejected_opted_out"] == 1
+
+
+def test_unreadable_files_are_refused_at_upload_with_a_message_and_leave_nothing(account, run_import):
+    for content, name, words in (
+        (b"", "empty.csv", "empty"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old.xls", ".xls"),
+        (b"\x7fELF\x02\x01\x01" + b"\0" * 100, "list.csv", "not a spreadsheet"),
+    ):
+        with pytest.raises(services.ImportRefused) as refused:
+            run_import(account, content, name=name)
+        assert refused.value.code == "file_rejected" and words in refused.value.detail
+    assert uploads_left() == []
+    assert not ImportRun.objects.exists()
+
+
+def test_the_upload_size_limit_refuses_larger_files(settings, account, run_import):
+    settings.MAX_UPLOAD_BYTES = 100
+    with pytest.raises(services.ImportRefused) as refused:
+        run_import(account, "2055550100\n" * 20)
+    assert refused.value.code == "file_too_large"
+    assert uploads_left() == []
+
+
+@pytest.mark.parametrize("stage_after", ["done", "failed"])
+def test_the_file_is_gone_after_the_job_whatever_the_outcome(account, run_import, stage_after):
+    run = run_import(account, "2055550100\n", work=False)
+    assert uploads_left() != []
+    if stage_after == "failed":
+        # The file changes under the job (a disk error, a partial write): reading fails, the file still goes.
+        with open(run.file_path, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    from tests.conftest import run_worker
+
+    run_worker("imports")
+    run.refresh_from_db()
+    assert run.stage == stage_after
+    assert uploads_left() == []
+    assert run.file_path == ""
+    if stage_after == "failed":
+        assert "not a spreadsheet" in run.error
