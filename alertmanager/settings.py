@@ -215,6 +215,8 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 
 # The import guard: a run that would suspend or opt out more than this share of the opted-in list waits.
 IMPORT_GUARD_SHARE = env_float("IMPORT_GUARD_SHARE", 0.10)
+# A running import renews a lease this often (seconds × 1/3); a run whose lease lapsed lost its worker.
+IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 30)
 
 # Texts (SPEC §5): the SMS gateway is console (logs), memory (tests) or twilio, or a class path.
 SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")

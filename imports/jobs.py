@@ -22,7 +22,6 @@ from imports.readers import FileRejected
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30
 JANITOR_EVERY = timedelta(minutes=5)
 ACTIVE = (Stage.READING, Stage.COMPARING, Stage.APPLYING)
 _STOPPED = (
@@ -50,14 +49,15 @@ class _Lease:
         self.thread = threading.Thread(target=self._renew, daemon=True)
 
     def __enter__(self):
-        self.redis.set(self.key, "1", ex=LEASE_SECONDS)
+        self.seconds = settings.IMPORT_LEASE_SECONDS
+        self.redis.set(self.key, "1", ex=self.seconds)
         self.thread.start()
         return self
 
     def _renew(self):
-        while not self.stop.wait(LEASE_SECONDS / 3):
+        while not self.stop.wait(self.seconds / 3):
             try:
-                self.redis.set(self.key, "1", ex=LEASE_SECONDS)
+                self.redis.set(self.key, "1", ex=self.seconds)
             except Exception:  # a Redis hiccup must not kill the import; the next renewal tries again
                 log.warning("could not renew the lease of %s", self.key)
 
@@ -151,7 +151,7 @@ def janitor() -> dict:
 
     redis = _redis()
     stale = 0
-    grace = timezone.now() - timedelta(seconds=LEASE_SECONDS * 2)
+    grace = timezone.now() - timedelta(seconds=settings.IMPORT_LEASE_SECONDS * 2)
     for run in ImportRun.objects.filter(stage__in=ACTIVE, started_at__lt=grace):
         if not redis.exists(_lease_key(run.pk)):
             updated = ImportRun.objects.filter(pk=run.pk, stage=run.stage).update(

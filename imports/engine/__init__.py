@@ -47,6 +47,7 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
     try:
         with transaction.atomic():
             store.lock_account(run.account_id)
+            store.refresh_statistics(run.account_id)
             summary = plan.build(tables, account_id=run.account_id, rules=rules)
             ImportResult.objects.filter(run=run).delete()  # a held run's preview, replaced by what happened
             if run.dry_run or (not confirmed and _guard_trips(rules, summary)):
@@ -96,6 +97,7 @@ def undo(run: ImportRun) -> Outcome:
     try:
         with transaction.atomic():
             store.lock_account(run.account_id)
+            store.refresh_statistics(run.account_id)
             counts = undo_sql.apply(
                 tables,
                 account_id=run.account_id,

@@ -158,6 +158,33 @@ def json_elements(column: str, alias: str) -> str:
     return f"json_each({column}) AS {alias}"
 
 
+_WATCHED = ("subscribers_subscriber", "subscribers_subscribertag", "subscribers_optevent")
+
+
+def refresh_statistics(account_id: int) -> None:
+    """ANALYZE the list's tables when they changed a lot since the planner last looked.
+
+    After a bulk load (a first import of a million numbers into a new account) PostgreSQL would still plan
+    for an empty table, and a nested loop over a million rows runs for hours instead of seconds. The
+    statistics counters lag a little, so the account's own size is checked against the planner's too."""
+    if not is_postgres():
+        return
+    stale = {
+        name
+        for (name,) in rows(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+            "AND n_mod_since_analyze > 1000 + 0.1 * greatest(n_live_tup - n_mod_since_analyze, 0)",
+            [list(_WATCHED)],
+        )
+    }
+    planned = scalar("SELECT reltuples FROM pg_class WHERE relname = 'subscribers_subscriber'") or 0
+    listed = scalar("SELECT count(*) FROM subscribers_subscriber WHERE account_id = %s", [account_id])
+    if listed > 1000 and listed > planned:
+        stale.update(_WATCHED)
+    for name in sorted(stale):
+        execute(f"ANALYZE {name}")
+
+
 def lock_account(account_id: int) -> None:
     """Two runs of one account never interleave; runs of different accounts do not wait for each other.
 

@@ -43,13 +43,7 @@ def test_it_skips_a_preformatted_header_and_reads_every_shape_of_number(account,
 
 def test_it_rejects_bad_rows_with_their_row_numbers_and_reasons_but_imports_the_rest(account, run_import):
     content = (
-        "2055550100,ok\n"
-        ",no phone\n"
-        "5.552E+09\n"
-        "+44 20 7946 0958\n"
-        "800-555-0199\n"
-        "205-555-0101 x12\n"
-        "not a number at all\n"
+        "2055550100,ok\n,no phone\n5.552E+09\n+44 20 7946 0958\n800-555-0199\n205-555-0101 x12\nnot a number at all\n"
     )
     run = run_import(account, content)
     rejected = {r.row_number: (r.reason, r.raw_value) for r in _results(run, "rejected")}
@@ -221,7 +215,9 @@ def test_a_cancelled_run_changes_nothing_and_keeps_nothing(account, manager, mak
         services.import_run_confirm(run=run, user=manager)
 
 
-def test_undo_reverts_a_run_except_numbers_that_changed_since(settings, account, manager, make_subscriber, run_import, work):
+def test_undo_reverts_a_run_except_numbers_that_changed_since(
+    settings, account, manager, make_subscriber, run_import, work
+):
     settings.IMPORT_GUARD_SHARE = 1.0
     make_subscriber(account, A, State.OPTED_IN, tags=["Old"])
     make_subscriber(account, B, State.OPTED_IN)
