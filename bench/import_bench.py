@@ -173,13 +173,23 @@ def load_account(rows: int, layout: dict):
 def run_once(account, path: Path) -> dict:
     """Upload, then one burst worker; returns seconds, peak memory of the worker, and the run."""
     from imports import services
-    from imports.models import ImportRun, Mode, RunSource
+    from imports.fieldmap import FieldMap
+    from imports.models import ImportConfiguration, ImportRun, Mode, RunSource
 
+    config = ImportConfiguration.objects.filter(account=account, name="CIS export").first()
+    if config is None:
+        field_map = FieldMap.load(
+            {"phone_columns": ["PrimaryPhone", "MobilePhone"], "tag_columns": ["District", "Feeder", "Substation"]}
+        )
+        config = services.configuration_save(
+            account=account, user=None, name="CIS export", field_map=field_map, mode=Mode.APPEND_SOFT_TAGS
+        )
+        services.configuration_approve(configuration=config, user=None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     with path.open("rb") as f:
         run = services.import_run_create(
-            account=account, file=f, file_name=path.name, source=RunSource.CLI, mode=Mode.APPEND_SOFT_TAGS
+            account=account, file=f, file_name=path.name, source=RunSource.CLI, configuration=config
         )
     subprocess.run(
         [sys.executable, "manage.py", "rqworker", "imports", "--burst"],
