@@ -144,6 +144,7 @@ def _build_tags(t: store.Tables, rules: Rules) -> None:
         f"JOIN subscribers_tag tg ON tg.id = st.tag_id WHERE {eligible}"
         + ("" if rules.tags != Tags.NONE else " AND 1 = 0"),
         index=() if store.is_postgres() else ("phone, key",),
+        analyze=False,
     )
     if rules.tags in (Tags.ADD, Tags.EXACT):
         add_where = ""
@@ -155,6 +156,7 @@ def _build_tags(t: store.Tables, rules: Rules) -> None:
         f"WHERE {eligible} AND NOT EXISTS (SELECT 1 FROM {t.cur} c WHERE c.phone = ft.phone AND c.key = ft.key)"
         + add_where,
         index=() if store.is_postgres() else ("phone",),
+        analyze=False,
     )
     if rules.tags == Tags.EXACT:
         rem_where = f"NOT EXISTS (SELECT 1 FROM {t.ftag} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
@@ -166,6 +168,7 @@ def _build_tags(t: store.Tables, rules: Rules) -> None:
         t.rem,
         f"SELECT c.phone, c.link_id, c.tag_id, c.name FROM {t.cur} c WHERE {rem_where}",
         index=() if store.is_postgres() else ("phone",),
+        analyze=False,
     )
     for table, source in ((t.ftaga, t.ftag), (t.adda, t.add), (t.rema, t.rem)):
         ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
@@ -173,6 +176,7 @@ def _build_tags(t: store.Tables, rules: Rules) -> None:
             table,
             f"SELECT phone, {store.json_agg('name')} AS names FROM {ordered} s GROUP BY phone",
             index=() if store.is_postgres() else ("phone",),
+            analyze=False,
         )
 
 

@@ -106,3 +106,11 @@ def test_the_command_line_exits_non_zero_when_the_file_is_refused(account, tmp_p
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
     with pytest.raises(CommandError, match=".xls"):
         call_command("import_file", account.slug, str(path), "--sync")
+
+
+def test_tags_with_quotes_backslashes_braces_commas_and_tabs_arrive_intact(account, run_import):
+    odd = ['say "hi"', "back\\slash", "{braces}", "comma, inside", "tab\there", "semi;colon"]
+    line = "2055550100," + ",".join('"' + tag.replace('"', '""') + '"' for tag in odd)
+    run = run_import(account, line + "\n")
+    assert run.stage == Stage.DONE, run.error
+    assert set(Subscriber.objects.get(phone="+12055550100").tags.values_list("name", flat=True)) == set(odd)
