@@ -151,10 +151,7 @@ def _copy_line(row: tuple) -> str:
     seq, number, phone, reason, raw, tags, detail = row
     if reason is None:  # the common case: a valid number; only its tags can hold odd characters
         return f"{seq}\t{number}\t{phone}\t\\N\t\t{_copy_array(tags)}\t\n"
-    return (
-        f"{seq}\t{number}\t\\N\t{_copy_text(reason)}\t{_copy_text(raw)}\t{_copy_array(tags)}\t"
-        f"{_copy_text(detail)}\n"
-    )
+    return f"{seq}\t{number}\t\\N\t{_copy_text(reason)}\t{_copy_text(raw)}\t{_copy_array(tags)}\t{_copy_text(detail)}\n"
 
 
 # --- spellings that differ ----------------------------------------------------------------------------------
