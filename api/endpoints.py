@@ -30,6 +30,7 @@ from api.schemas import (
     TagsIn,
     _printable,
 )
+from messaging.services import double_opt_in_request
 from subscribers import services
 from subscribers.models import Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError, phone_normalise
@@ -342,24 +343,34 @@ subscriber_reactivate = _simple_change(
 
 @api.post(
     "/subscribers/{phone}/double-opt-in",
-    response={200: SubscriberChangeOut, 404: ErrorOut, 409: ErrorOut, 501: ErrorOut, **AUTH_ERRORS},
+    response=CHANGE_RESPONSES,
     summary="Send a double opt-in request",
     tags=["Changes"],
-    description="Texts the number a request to reply YES. The number becomes `pending` until it does. "
-    "Answers `501` until sending texts is set up on this server.",
+    description="Texts the number a request to reply YES (the account's double opt-in request text) and adds "
+    "any tags given. A new number becomes `pending` until its owner replies YES within 7 days; a suspended "
+    "or opted-out one keeps its status until then. This is the only way the API can bring back a number that "
+    "opted out. `409 already_opted_in` for a number that is already opted in, `409 no_sender` when the "
+    "account has no number to text from yet.",
 )
 def subscriber_double_opt_in(
     request,
+    response: HttpResponse,
     phone: str = PhonePath,
     payload: OptInIn | None = OptionalBody,
     idempotency_key: str | None = IdempotencyKey,
 ):
-    phone_normalise(phone)
-    raise ApiError(
-        "not_implemented",
-        "Double opt-in requests cannot be sent yet: this server does not send texts. Nothing was changed.",
-        status=501,
-    )
+    tags = payload.tags if payload else []
+
+    def work():
+        try:
+            sent = double_opt_in_request(account=request.account, phone=phone, cause=_cause(request), tags=tags)
+        except ServiceError as exc:
+            if exc.code == "no_sender":
+                raise ApiError("no_sender", exc.detail, status=409)
+            raise
+        return _change_data(sent.result)
+
+    return _idempotent(request, response, idempotency_key, work)
 
 
 def _tags_change(request, response, phone, idempotency_key, **change):

@@ -318,16 +318,32 @@ def delivery_status_update(*, provider_id: str, provider_status: str, error: str
 # Double opt-in
 
 
-def double_opt_in_request(*, account: Account, phone: str, cause: Cause, client_ip: str | None = None) -> OptInRequest:
+@dataclass
+class DoubleOptIn:
+    """A double opt-in request just sent, and what the status service did to the number."""
+
+    request: OptInRequest
+    result: status_service.Result
+
+    @property
+    def phone(self) -> str:
+        return self.request.phone
+
+
+def double_opt_in_request(
+    *, account: Account, phone: str, cause: Cause, tags=(), client_ip: str | None = None
+) -> DoubleOptIn:
     """Make the number pending (through the status service) and send it the request text.
 
     A suspended or opted-out number keeps its status until its owner replies YES. Raises
-    TransitionRefused for a number that is already opted in, InvalidPhone for a bad number.
+    TransitionRefused for a number that is already opted in, InvalidPhone for a bad number, and
+    ServiceError("no_sender") when the account has no number to text from. Call it outside a
+    transaction (or the text goes when that transaction commits).
     """
     sender = sender_of(account)
     config = messaging_settings_get(account=account)
     with transaction.atomic():
-        result = status_service.subscriber_request_confirmation(account=account, phone=phone, cause=cause)
+        result = status_service.subscriber_request_confirmation(account=account, phone=phone, cause=cause, tags=tags)
         phone = result.subscriber.phone
         _close_requests(account, phone, OptInRequest.State.REPLACED)
         now = timezone.now()
@@ -339,7 +355,7 @@ def double_opt_in_request(*, account: Account, phone: str, cause: Cause, client_
             account=account, phone=phone, kind=MessageKind.REQUEST, body=config.request_text, sender=sender
         )
         transaction.on_commit(lambda: _schedule_expiry(request.expires_at))
-    return request
+    return DoubleOptIn(request, result)
 
 
 def _schedule_expiry(when) -> None:
@@ -369,7 +385,7 @@ def opt_in_requests_expire(*, now=None) -> int:
     return expired
 
 
-def widget_request(*, account: Account, phone: str, client_ip: str | None) -> OptInRequest:
+def widget_request(*, account: Account, phone: str, client_ip: str | None) -> DoubleOptIn:
     """A double opt-in request from the public widget, within its limits.
 
     Raises WidgetLimited (and sends nothing) past a limit, InvalidPhone or TransitionRefused otherwise.

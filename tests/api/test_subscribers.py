@@ -170,11 +170,64 @@ def test_a_number_deleted_in_the_app_is_not_found_but_stays_blocked(api, account
     assert_error(api.post(f"/subscribers/{PHONE}/opt-in"), 409, "opted_out")
 
 
-def test_a_double_opt_in_request_answers_501_until_texts_can_be_sent(api, account, make_subscriber):
+@pytest.fixture
+def texting(account, settings):
+    """The account can text (a short code), through the memory gateway: the outside world faked."""
+    from messaging import gateway
+
+    settings.SMS_GATEWAY = "memory"
+    gateway.outbox.clear()
+    services.account_sender_add(account=account, phone="73303")
+    yield gateway.outbox
+    gateway.outbox.clear()
+
+
+def test_a_double_opt_in_request_makes_a_new_number_pending_and_texts_it(
+    api, account, texting, django_capture_on_commit_callbacks
+):
+    from messaging.services import messaging_settings_get
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/subscribers/{PHONE}/double-opt-in", {"tags": ["District 4"]})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["status"], body["outcome"], body["is_new"], body["tags"]) == (
+        "pending",
+        "pending",
+        True,
+        ["District 4"],
+    )
+    assert [(m.to, m.body) for m in texting] == [(PHONE, messaging_settings_get(account=account).request_text)]
+    event = OptEvent.objects.get(phone=PHONE)
+    assert (event.source, event.new_status) == (Source.API, Status.PENDING)
+
+
+def test_a_double_opt_in_request_is_how_the_api_brings_back_an_opted_out_number(
+    api, account, texting, make_subscriber, django_capture_on_commit_callbacks
+):
     make_subscriber(account, PHONE, State.OUT_SUBSCRIBER)
-    body = assert_error(api.post(f"/subscribers/{PHONE}/double-opt-in"), 501, "not_implemented")
-    assert "Nothing was changed" in body["detail"]
-    assert Subscriber.objects.get(phone=PHONE).status == Status.OPTED_OUT
+    with django_capture_on_commit_callbacks(execute=True):
+        body = api.post(f"/subscribers/{PHONE}/double-opt-in").json()
+    assert (body["status"], body["opted_out_by"], body["outcome"]) == ("opted_out", "subscriber", "unchanged")
+    assert [m.to for m in texting] == [PHONE]  # the request went; YES from the phone will opt it in
+    from messaging.models import OptInRequest
+
+    assert OptInRequest.objects.get(phone=PHONE).state == "open"
+
+
+def test_a_double_opt_in_request_to_an_opted_in_number_is_a_conflict_and_sends_nothing(
+    api, account, texting, make_subscriber, django_capture_on_commit_callbacks
+):
+    make_subscriber(account, PHONE, State.OPTED_IN)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_error(api.post(f"/subscribers/{PHONE}/double-opt-in"), 409, "already_opted_in")
+    assert texting == []
+
+
+def test_a_double_opt_in_request_without_a_sender_number_is_a_conflict_and_changes_nothing(api, account):
+    body = assert_error(api.post(f"/subscribers/{PHONE}/double-opt-in"), 409, "no_sender")
+    assert "sender number" in body["detail"]
+    assert not Subscriber.objects.filter(phone=PHONE).exists()
 
 
 def test_it_sets_a_numbers_tags_exactly(api, account, make_subscriber):

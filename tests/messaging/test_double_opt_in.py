@@ -46,8 +46,10 @@ def widget_site(account):
 
 
 def test_a_request_makes_a_new_number_pending_and_texts_it_the_request(account, sender, manager):
-    request = double_opt_in_request(account=account, phone="(202) 555-0173", cause=Cause(Source.MANAGER, user=manager))
-    assert request.phone == PHONE
+    sent = double_opt_in_request(account=account, phone="(202) 555-0173", cause=Cause(Source.MANAGER, user=manager))
+    request = sent.request
+    assert sent.phone == PHONE
+    assert (sent.result.outcome, sent.result.created) == ("pending", True)
     assert _status(account) == (Status.PENDING, "")
     assert sent_to(PHONE) == [messaging_settings_get(account=account).request_text]
     event = OptEvent.objects.get(phone=PHONE)
@@ -92,7 +94,7 @@ def test_a_stop_after_a_request_closes_it_so_a_later_yes_does_nothing(client, ac
 
 
 def test_a_yes_after_seven_days_does_not_opt_in(client, account, sender):
-    request = double_opt_in_request(account=account, phone=PHONE, cause=Cause(Source.API))
+    request = double_opt_in_request(account=account, phone=PHONE, cause=Cause(Source.API)).request
     OptInRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     text_in(client, "YES", PHONE)
     assert _status(account) == (Status.PENDING, "")
@@ -100,7 +102,7 @@ def test_a_yes_after_seven_days_does_not_opt_in(client, account, sender):
 
 def test_a_request_schedules_its_expiry_and_the_job_expires_it(account, sender, make_subscriber, rq_queues):
     make_subscriber(account, OTHER, State.SUSPENDED)
-    first = double_opt_in_request(account=account, phone=PHONE, cause=Cause(Source.API))
+    first = double_opt_in_request(account=account, phone=PHONE, cause=Cause(Source.API)).request
     double_opt_in_request(account=account, phone=OTHER, cause=Cause(Source.API))
     scheduled = django_rq.get_queue("default").scheduled_job_registry
     assert len(scheduled.get_job_ids()) == 2
