@@ -6,6 +6,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages an uploader may open (SPEC §1: upload, watch it run, see its results).
 UPLOADER_ALLOWED = {"home", "login", "logout", "pick_account", "imports:upload", "imports:history"}
+# An uploader's own runs and their results (another's answer 403: tests/imports/test_history_and_roles.py).
+UPLOADER_ALLOWED |= {"imports:run", "imports:run_csv", "imports:run_preformatted"}
 # Not app pages: Django admin and the RQ dashboard have their own staff check; the API uses keys;
 # the SMS webhook and the widget are public by design.
 OTHER_GATES = ("admin/", "django-rq/", "api/", "sms/", "widget/", "static/", "__")

@@ -1,0 +1,233 @@
+"""Reads for the import pages: which runs and configurations a member may see, a run's figures in words, and
+the first rows of a sample file."""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db.models import F, Q, QuerySet
+
+from imports import readers
+from imports.models import ImportConfiguration, ImportResult, ImportRun, ResultOutcome, Stage
+from subscribers.models import Account, Membership, Role
+
+# Why a row was rejected, in words a clerk understands.
+REASON_TEXT = {
+    "blank": "The phone cell is empty.",
+    "invalid": "This is not a valid US or Canadian phone number.",
+    "not_us_ca": "This is not a US or Canadian number; only those can receive these alerts.",
+    "not_mobile": "This kind of number (toll-free, premium-rate, pager, or with an extension) cannot receive texts.",
+    "opted_out": "This number opted out. Only its owner can opt back in, by texting the keyword or START.",
+    "unreadable": "This row could not be read.",
+    "changed_since": "This number changed again after the import, so the undo left it as it is.",
+}
+
+# The outcomes of a run in the order the results page shows them, with their labels.
+OUTCOME_ORDER = [
+    ("opted_in", "Opted in"),
+    ("reactivated", "Reactivated"),
+    ("suspended", "Suspended"),
+    ("opted_out", "Opted out"),
+    ("tags_added", "Tags added"),
+    ("tags_removed", "Tags removed"),
+    ("unchanged", "Unchanged"),
+    ("duplicate", "Duplicates"),
+    ("rejected", "Rejected"),
+]
+# Outcomes only an undo has: shown when there are any.
+UNDO_OUTCOMES = [("removed", "Taken off the list"), ("pending", "Back to pending")]
+
+_REASON_LABELS = {
+    "blank": "Blank",
+    "invalid": "Not a valid number",
+    "not_us_ca": "Outside the US and Canada",
+    "not_mobile": "Cannot receive texts",
+    "opted_out": "Opted out by their owner",
+    "changed_since": "Changed again since",
+}
+
+
+def reason_text(reason: str, detail: str = "") -> str:
+    if detail:
+        return detail
+    if not reason:
+        return ""
+    return REASON_TEXT.get(reason, reason.replace("_", " ").capitalize() + ".")
+
+
+def approved_configurations(*, account: Account) -> QuerySet[ImportConfiguration]:
+    """Configurations an uploader may pick: approved at their current version and not retired."""
+    return ImportConfiguration.objects.filter(
+        account=account, retired_at__isnull=True, approved_at__isnull=False, approved_version=F("version")
+    ).order_by("name")
+
+
+def runs_for_member(*, account: Account, membership: Membership) -> QuerySet[ImportRun]:
+    """The runs a member may see: all of the account's for a manager, only their own for an uploader."""
+    runs = ImportRun.objects.filter(account=account).select_related("started_by", "configuration")
+    if membership.role != Role.MANAGER:
+        runs = runs.filter(started_by=membership.user)
+    return runs
+
+
+def may_see_run(*, run: ImportRun, membership: Membership) -> bool:
+    return membership.role == Role.MANAGER or run.started_by_id == membership.user_id
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    value: int
+    text: str = ""
+
+
+@dataclass
+class RunFigures:
+    outcomes: list[Figure]
+    new: int
+    rejected_by_reason: list[Figure]
+    total: int = 0
+
+    @property
+    def any(self) -> bool:
+        return self.total > 0
+
+    @property
+    def top(self) -> int:
+        return max((f.value for f in self.outcomes), default=0)
+
+    @property
+    def chart_height(self) -> int:
+        return 28 * len(self.outcomes) + 6
+
+
+def run_figures(*, run: ImportRun) -> RunFigures:
+    counts = run.counts or {}
+    outcomes = [Figure(key, label, int(counts.get(key, 0) or 0)) for key, label in OUTCOME_ORDER]
+    outcomes += [Figure(key, label, int(counts[key])) for key, label in UNDO_OUTCOMES if counts.get(key)]
+    reasons = []
+    for key, value in counts.items():
+        if key.startswith("rejected_") and value:
+            reason = key.removeprefix("rejected_")
+            label = _REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
+            reasons.append(Figure(reason, label, int(value), reason_text(reason)))
+    reasons.sort(key=lambda f: -f.value)
+    new = int(counts.get("new", run.new_numbers) or 0)
+    return RunFigures(outcomes=outcomes, new=new, rejected_by_reason=reasons, total=sum(f.value for f in outcomes))
+
+
+def run_results(*, run: ImportRun, outcome: str = "", number: str = "") -> QuerySet[ImportResult]:
+    results = ImportResult.objects.filter(run=run)
+    if outcome == "new":
+        results = results.filter(outcome=ResultOutcome.OPTED_IN, is_new=True)
+    elif outcome:
+        results = results.filter(outcome=outcome)
+    digits = re.sub(r"\D", "", number or "")
+    if digits:
+        results = results.filter(Q(phone__contains=digits) | Q(raw_value__contains=digits))
+    elif number and number.strip():
+        results = results.filter(raw_value__icontains=number.strip())
+    return results.order_by("id")
+
+
+def preformatted_rows(*, run: ImportRun) -> QuerySet:
+    """The Preformatted file a run's input turns into: each valid number once, with the tags the file gives it."""
+    return (
+        ImportResult.objects.filter(run=run)
+        .exclude(outcome__in=[ResultOutcome.REJECTED, ResultOutcome.DUPLICATE])
+        .exclude(phone="")
+        .order_by("row_number", "id")
+        .values_list("phone", "tags")
+    )
+
+
+def latest_test_run(*, configuration: ImportConfiguration) -> ImportRun | None:
+    return (
+        ImportRun.objects.filter(account=configuration.account, configuration=configuration, dry_run=True)
+        .select_related("started_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+_STEPS = [Stage.QUEUED, Stage.READING, Stage.COMPARING, Stage.APPLYING, Stage.DONE]
+
+
+def run_steps(*, run: ImportRun) -> list[dict]:
+    """The stages a run goes through, each done, current or still to come."""
+    steps = list(_STEPS)
+    if run.stage == Stage.AWAITING_CONFIRMATION or (run.stage == Stage.CANCELLED and run.counts):
+        steps.insert(3, Stage.AWAITING_CONFIRMATION)
+    if run.dry_run:
+        steps.remove(Stage.APPLYING)
+    if run.stage in (Stage.FAILED, Stage.CANCELLED):
+        steps[-1] = Stage(run.stage)
+    current = steps.index(run.stage) if run.stage in steps else 0
+    result = []
+    for i, stage in enumerate(steps):
+        state = "done" if i < current else "current" if i == current else "todo"
+        if stage == run.stage and run.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED):
+            state = run.stage
+        result.append({"label": stage.label, "state": state})
+    return result
+
+
+def has_results(run: ImportRun) -> bool:
+    return run.stage in (Stage.DONE, Stage.AWAITING_CONFIRMATION) or (run.stage == Stage.CANCELLED and bool(run.counts))
+
+
+@dataclass
+class Column:
+    index: int
+    letter: str
+    header: str
+
+    @property
+    def key(self) -> str:
+        """How a field map names this column: its header when it has a usable one, else its letter."""
+        return self.header or self.letter
+
+    @property
+    def label(self) -> str:
+        return f"{self.letter} · {self.header}" if self.header else f"Column {self.letter}"
+
+
+@dataclass
+class SamplePreview:
+    info: readers.FileInfo
+    header_row: int
+    columns: list[Column] = field(default_factory=list)
+    rows: list[readers.Row] = field(default_factory=list)
+
+    @property
+    def delimiter_name(self) -> str:
+        return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(self.info.delimiter or "", "")
+
+
+def sample_preview(*, path: Path, sheet: str | None = None, header_row: int = 1, rows: int = 10) -> SamplePreview:
+    """The first rows of a sample file and its columns, named by letter and header. Raises FileRejected."""
+    info = readers.detect(path, sheet=sheet or None)
+    read = readers.preview(path, info, rows=rows + max(header_row, 0))
+    header_cells: list = []
+    body = []
+    for row in read:
+        if header_row and row.number == header_row:
+            header_cells = row.cells
+        elif not header_row or row.number > header_row:
+            body.append(row)
+    body = body[:rows]
+    width = max([len(header_cells)] + [len(r.cells) for r in body] + [0])
+    headers = [_header_text(header_cells[i]) if i < len(header_cells) else "" for i in range(width)]
+    # A header that repeats cannot name a column on its own: fall back to the letter.
+    seen = {h for h in headers if h and headers.count(h) > 1}
+    columns = [Column(i, readers.column_letter(i), "" if headers[i] in seen else headers[i]) for i in range(width)]
+    for row in body:
+        row.cells = list(row.cells) + [None] * (width - len(row.cells))
+    return SamplePreview(info=info, header_row=header_row, columns=columns, rows=body)
+
+
+def _header_text(value) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()

@@ -1,0 +1,719 @@
+"""FileUploader, import runs and their results, import history, and ALP configuration setup (SPEC §4, §5)."""
+
+import csv
+import re
+import secrets
+import time
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files import File
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db.models import F
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_tables2 import RequestConfig
+
+from imports import forms, readers, selectors, services
+from imports.fieldmap import FieldMap
+from imports.models import (
+    MODE_MISSING_TEXT,
+    ImportConfiguration,
+    ImportRun,
+    Mode,
+    ResultOutcome,
+    RunSource,
+    Stage,
+)
+from imports.tables import ConfigurationTable, ResultTable, RunTable, configuration_status
+from subscribers.models import Role
+from subscribers.services import ServiceError
+from subscribers.tenancy import manager_required, member_required
+
+RESULTS_PER_PAGE = 50
+RUNS_PER_PAGE = 25
+PREFORMATTED_PREVIEW_ROWS = 20
+
+# --- upload size -------------------------------------------------------------------------------------------------
+
+# Room for the form's other fields and the multipart boundaries around the file.
+_ENVELOPE_BYTES = 64 * 1024
+_BODY_REFUSED = (
+    "The upload was refused because the form sent too much data at once. Upload one file of at most "
+    "{limit}, then try again."
+)
+
+
+class _FileSizeLimit(FileUploadHandler):
+    """Stops storing a file as soon as it passes the upload limit, so a huge file never fills the disk."""
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
+            self.request.upload_refusal = forms.too_big_message()
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _upload_limited(view):
+    """Refuse an upload past MAX_UPLOAD_BYTES with the page's own message, not Django's bare 400.
+
+    The size is judged before the body is parsed: CSRF protection reads the body, so it runs here, after the
+    size check, rather than in the middleware."""
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.upload_refusal = None
+        if request.method == "POST":
+            length = _content_length(request)
+            if length > settings.MAX_UPLOAD_BYTES + _ENVELOPE_BYTES:
+                # Nothing of the request is read or acted on, so there is nothing to protect from forgery.
+                request.upload_refusal = forms.too_big_message(length)
+                return view(request, *args, **kwargs)
+            request.upload_handlers.insert(0, _FileSizeLimit(request))
+            try:
+                # Parsed here, with the size limit in place, so the view knows of a refusal before it looks.
+                request.POST, request.FILES  # noqa: B018
+            except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+                request.upload_refusal = _BODY_REFUSED.format(limit=filesizeformat(settings.MAX_UPLOAD_BYTES))
+                return view(request, *args, **kwargs)
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+# --- FileUploader ------------------------------------------------------------------------------------------------
+
+
+# Which field of the upload form a refusal of the service is about.
+_UPLOAD_FIELDS = {"file": "file", "config": "layout", "action": "action"}
+
+
+@_upload_limited
+@member_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    configurations = list(selectors.approved_configurations(account=request.account))
+    status = 200
+    refusal = request.upload_refusal
+    if refusal:
+        form = forms.UploadForm(configurations=configurations)
+        status = 413
+    elif request.method == "POST":
+        form = forms.UploadForm(request.POST, request.FILES, configurations=configurations)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                run = services.import_run_create(
+                    account=request.account,
+                    file=data["file"],
+                    file_name=data["file"].name,
+                    source=RunSource.WEB,
+                    started_by=request.user,
+                    configuration=data["configuration"],
+                    action=data["action"],
+                    dry_run=data["dry_run"],
+                )
+            except services.ImportRefused as exc:
+                form.add_error(_UPLOAD_FIELDS.get(exc.field, None), exc.detail)
+            else:
+                return redirect("imports:run", pk=run.pk)
+    else:
+        form = forms.UploadForm(configurations=configurations)
+    context = {"form": form, "refusal": refusal, "max_bytes": settings.MAX_UPLOAD_BYTES}
+    return render(request, "imports/upload.html", context, status=status)
+
+
+# --- runs --------------------------------------------------------------------------------------------------------
+
+
+def _get_run_for_request(request, pk: int) -> ImportRun:
+    run = get_object_or_404(
+        ImportRun.objects.select_related("started_by", "configuration", "undo_of"), pk=pk, account=request.account
+    )
+    if not selectors.may_see_run(run=run, membership=request.membership):
+        raise PermissionDenied("This import was started by someone else.")
+    return run
+
+
+def _polls(run: ImportRun) -> bool:
+    return not run.is_finished and run.stage != Stage.AWAITING_CONFIRMATION
+
+
+def _htmx_target(request) -> str | None:
+    return request.htmx.target if request.htmx else None
+
+
+def _run_context(request, run: ImportRun) -> dict:
+    is_manager = request.membership.role == Role.MANAGER
+    filters = forms.ResultFilterForm(request.GET or None)
+    outcome = number = ""
+    if filters.is_bound and filters.is_valid():
+        outcome = filters.cleaned_data["outcome"]
+        number = filters.cleaned_data["number"]
+    table = None
+    if selectors.has_results(run):
+        table = ResultTable(selectors.run_results(run=run, outcome=outcome, number=number))
+        RequestConfig(request, paginate={"per_page": RESULTS_PER_PAGE}).configure(table)
+    undone_by = None
+    if run.stage == Stage.DONE:
+        undone_by = run.undos.exclude(stage__in=(Stage.FAILED, Stage.CANCELLED)).order_by("-created_at").first()
+    return {
+        "run": run,
+        "steps": selectors.run_steps(run=run),
+        "figures": selectors.run_figures(run=run),
+        "filters": filters if filters.is_bound else forms.ResultFilterForm(),
+        "filtering": bool(outcome or number),
+        "table": table,
+        "polling": _polls(run),
+        "is_manager": is_manager,
+        "can_decide": is_manager and run.stage == Stage.AWAITING_CONFIRMATION,
+        "undone_by": undone_by,
+        "can_undo": is_manager
+        and run.stage == Stage.DONE
+        and not run.dry_run
+        and run.undo_of_id is None
+        and undone_by is None,
+        "missing_text": MODE_MISSING_TEXT.get(Mode(run.mode), "") if run.mode in Mode.values else "",
+    }
+
+
+def _poll_response(request, template: str, context: dict):
+    response = render(request, template, context)
+    if context["polling"]:
+        return response
+    # The run has stopped moving: swap in its final state and tell htmx to stop asking.
+    return HttpResponseStopPolling(response.content)
+
+
+@member_required
+@require_GET
+def run_detail(request, pk: int):
+    run = _get_run_for_request(request, pk)
+    context = _run_context(request, run)
+    target = _htmx_target(request)
+    if target == "results-table":
+        return render(request, "imports/run.html#results_table", context)
+    if target == "run-status":
+        return _poll_response(request, "imports/run.html#run_status", context)
+    return render(request, "imports/run.html", context)
+
+
+@member_required
+@require_GET
+def history(request):
+    runs = selectors.runs_for_member(account=request.account, membership=request.membership)
+    table = RunTable(runs)
+    RequestConfig(request, paginate={"per_page": RUNS_PER_PAGE}).configure(table)
+    context = {"table": table, "is_manager": request.membership.role == Role.MANAGER}
+    if _htmx_target(request) == "runs-table":
+        return render(request, "imports/history.html#runs_table", context)
+    return render(request, "imports/history.html", context)
+
+
+# CSV cells a spreadsheet would run as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# A number we normalised ourselves is data, not a formula, and must stay readable as +1...
+_E164 = re.compile(r"^\+1\d{10}$")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value)
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _E164.match(text):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_response(file_name: str, header: list[str], rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def stream():
+        # The BOM lets Excel read accented tags as UTF-8.
+        yield "\ufeff" + writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_cell(v) for v in row])
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response
+
+
+def _base_name(run: ImportRun) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(run.file_name or "").stem).strip("-.")[:60]
+    return f"import-{run.pk}-{stem}" if stem else f"import-{run.pk}"
+
+
+@member_required
+@require_GET
+def run_results_csv(request, pk: int):
+    run = _get_run_for_request(request, pk)
+    outcome_labels = dict(ResultOutcome.choices)
+    rows = (
+        (
+            r.row_number,
+            r.phone,
+            outcome_labels.get(r.outcome, r.outcome),
+            "yes" if r.is_new else "",
+            r.tags,
+            r.tags_added,
+            r.tags_removed,
+            selectors.reason_text(r.reason, getattr(r, "detail", "")),
+            r.raw_value,
+        )
+        for r in selectors.run_results(run=run).iterator(chunk_size=2000)
+    )
+    header = [
+        "Row",
+        "Number",
+        "What happened",
+        "New",
+        "Tags in the file",
+        "Tags added",
+        "Tags removed",
+        "Why",
+        "Value in the file",
+    ]
+    return _csv_response(f"{_base_name(run)}-results.csv", header, rows)
+
+
+@member_required
+@require_GET
+def run_preformatted_csv(request, pk: int):
+    """The file as Preformatted: phone in column A, its tags in the next columns."""
+    run = _get_run_for_request(request, pk)
+    rows = ([phone, *tags] for phone, tags in selectors.preformatted_rows(run=run).iterator(chunk_size=2000))
+    return _csv_response(f"{_base_name(run)}-preformatted.csv", ["Phone", "Tags"], rows)
+
+
+@manager_required
+@require_POST
+def run_confirm(request, pk: int):
+    run = _get_run_for_request(request, pk)
+    try:
+        services.import_run_confirm(run=run, user=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Confirmed. The changes are being applied.")
+    return redirect("imports:run", pk=run.pk)
+
+
+@manager_required
+@require_POST
+def run_cancel(request, pk: int):
+    run = _get_run_for_request(request, pk)
+    try:
+        services.import_run_cancel(run=run, user=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Cancelled. Nothing was changed.")
+    return redirect("imports:run", pk=run.pk)
+
+
+_UNDO_LABELS = {
+    "revert": "Numbers put back as they were before the import",
+    "remove": "Numbers the import added, taken off the list again",
+    "changed_since": "Numbers that changed again since, left as they are",
+}
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def run_undo(request, pk: int):
+    run = _get_run_for_request(request, pk)
+    if request.method == "POST":
+        try:
+            undo = services.import_run_undo(run=run, user=request.user)
+        except ServiceError as exc:
+            messages.error(request, exc.detail)
+            return redirect("imports:run", pk=run.pk)
+        messages.success(request, f"Undoing import #{run.pk}. This is the undo's own record.")
+        return redirect("imports:run", pk=undo.pk)
+    try:
+        preview = services.import_undo_preview(run=run)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("imports:run", pk=run.pk)
+    outcome_labels = dict(selectors.OUTCOME_ORDER)
+    figures = [
+        (_UNDO_LABELS.get(key) or outcome_labels.get(key) or key.replace("_", " ").capitalize(), value)
+        for key, value in preview.items()
+        if isinstance(value, int)
+    ]
+    return render(request, "imports/undo.html", {"run": run, "figures": figures})
+
+
+# --- ALP configurations ------------------------------------------------------------------------------------------
+
+
+def _get_configuration_for_request(request, pk: int) -> ImportConfiguration:
+    return get_object_or_404(ImportConfiguration, pk=pk, account=request.account)
+
+
+@manager_required
+@require_GET
+def configs(request):
+    rows = ImportConfiguration.objects.filter(account=request.account).order_by(
+        F("retired_at").asc(nulls_first=True), "name"
+    )
+    table = ConfigurationTable(rows)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    return render(request, "imports/configs.html", {"table": table})
+
+
+_SAMPLES_KEY = "import_samples"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# A sample nobody went on to test is removed after this long.
+_SAMPLE_MAX_AGE_SECONDS = 6 * 3600
+
+
+def _samples_dir() -> Path:
+    return Path(settings.UPLOAD_DIR) / "samples"
+
+
+def _sample_path(token: str) -> Path:
+    return _samples_dir() / token
+
+
+def _sweep_stale_samples() -> None:
+    cutoff = time.time() - _SAMPLE_MAX_AGE_SECONDS
+    for path in _samples_dir().glob("*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _sample_store(request, uploaded, *, name: str, configuration: ImportConfiguration | None) -> str:
+    _samples_dir().mkdir(parents=True, exist_ok=True)
+    _sweep_stale_samples()
+    token = secrets.token_urlsafe(24)
+    with open(_sample_path(token), "wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    samples = request.session.get(_SAMPLES_KEY, {})
+    samples[token] = {
+        "account": request.account.pk,
+        "name": name,
+        "file_name": uploaded.name,
+        "configuration": configuration.pk if configuration else None,
+    }
+    request.session[_SAMPLES_KEY] = samples
+    return token
+
+
+def _sample_discard(request, token: str) -> None:
+    _sample_path(token).unlink(missing_ok=True)
+    samples = request.session.get(_SAMPLES_KEY, {})
+    if samples.pop(token, None) is not None:
+        request.session[_SAMPLES_KEY] = samples
+
+
+def _get_sample_for_request(request, token: str) -> dict | None:
+    sample = request.session.get(_SAMPLES_KEY, {}).get(token) if _TOKEN.match(token) else None
+    if sample is None or sample.get("account") != request.account.pk or not _sample_path(token).exists():
+        return None
+    return sample
+
+
+def _sample_upload(request, configuration: ImportConfiguration | None):
+    status = 200
+    refusal = request.upload_refusal
+    if refusal:
+        form = forms.SampleForm(configuration=configuration)
+        status = 413
+    elif request.method == "POST":
+        form = forms.SampleForm(request.POST, request.FILES, configuration=configuration)
+        if form.is_valid():
+            name = configuration.name if configuration else form.cleaned_data["name"].strip()
+            taken = ImportConfiguration.objects.filter(account=request.account, name__iexact=name, retired_at=None)
+            if configuration is None and taken.exists():
+                form.add_error("name", "A configuration of this name already exists. Pick another name.")
+            else:
+                token = _sample_store(request, form.cleaned_data["sample"], name=name, configuration=configuration)
+                try:
+                    selectors.sample_preview(path=_sample_path(token))
+                except readers.FileRejected as exc:
+                    _sample_discard(request, token)
+                    form.add_error("sample", str(exc))
+                else:
+                    return redirect("imports:config_columns", token=token)
+    else:
+        form = forms.SampleForm(configuration=configuration)
+    context = {"form": form, "configuration": configuration, "refusal": refusal}
+    return render(request, "imports/config_sample.html", context, status=status)
+
+
+@_upload_limited
+@manager_required
+@require_http_methods(["GET", "POST"])
+def config_new(request):
+    return _sample_upload(request, None)
+
+
+@_upload_limited
+@manager_required
+@require_http_methods(["GET", "POST"])
+def config_sample(request, pk: int):
+    return _sample_upload(request, _get_configuration_for_request(request, pk))
+
+
+def _columns_initial(configuration: ImportConfiguration | None, sample: dict) -> dict:
+    if configuration is None:
+        return {"name": sample["name"], "mode": Mode.APPEND, "header_row": 1}
+    field_map = configuration.field_map or {}
+    return {
+        "name": configuration.name,
+        "mode": configuration.mode,
+        "header_row": field_map.get("header_row", 1),
+        "sheet": field_map.get("sheet") or "",
+        "phone_columns": field_map.get("phone_columns", []),
+        "tag_columns": field_map.get("tag_columns", []),
+    }
+
+
+def _as_int(value, default: int) -> int:
+    try:
+        return max(0, min(100, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def config_columns(request, token: str):
+    """Pick a configuration's columns from its sample, then save it and test the sample through it."""
+    sample = _get_sample_for_request(request, token)
+    if sample is None:
+        messages.error(request, "That sample file is no longer here. Upload it again.")
+        return redirect("imports:configs")
+    configuration = None
+    if sample["configuration"]:
+        configuration = _get_configuration_for_request(request, sample["configuration"])
+    initial = _columns_initial(configuration, sample)
+    posted = request.method == "POST"
+    header_row = _as_int(request.POST.get("header_row"), initial["header_row"]) if posted else initial["header_row"]
+    sheet = (request.POST.get("sheet") if posted else initial.get("sheet")) or None
+    try:
+        preview = selectors.sample_preview(path=_sample_path(token), sheet=sheet, header_row=header_row)
+    except readers.FileRejected as exc:
+        if sheet is None:
+            _sample_discard(request, token)
+            messages.error(request, str(exc))
+            return redirect("imports:configs")
+        messages.error(request, str(exc))
+        preview = selectors.sample_preview(path=_sample_path(token), header_row=header_row)
+    kwargs = {"columns": preview.columns, "sheets": preview.info.sheets}
+    if posted and "save" in request.POST:
+        form = forms.ColumnsForm(request.POST, **kwargs)
+        if form.is_valid():
+            saved = _save_and_test(request, form, configuration, preview, token, sample)
+            if saved is not None:
+                return redirect("imports:config", pk=saved.pk)
+    elif posted:
+        # "Show again": re-read the sample with the header row and sheet asked for, keeping the other choices.
+        again = {key: request.POST.get(key) for key in ("name", "mode")}
+        again.update(
+            phone_columns=request.POST.getlist("phone_columns"),
+            tag_columns=request.POST.getlist("tag_columns"),
+            header_row=header_row,
+            sheet=preview.info.sheet or "",
+        )
+        form = forms.ColumnsForm(initial=again, **kwargs)
+    else:
+        form = forms.ColumnsForm(initial={**initial, "sheet": preview.info.sheet or ""}, **kwargs)
+    context = {
+        "form": form,
+        "preview": preview,
+        "sample": sample,
+        "configuration": configuration,
+        "mode_help": forms.mode_help(),
+    }
+    return render(request, "imports/config_columns.html", context)
+
+
+def _save_and_test(request, form, configuration, preview, token: str, sample: dict) -> ImportConfiguration | None:
+    data = form.cleaned_data
+    try:
+        field_map = FieldMap.load(
+            {
+                "phone_columns": data["phone_columns"],
+                "tag_columns": data["tag_columns"],
+                "header_row": data["header_row"],
+                "delimiter": preview.info.delimiter,
+                "encoding": None,
+                "sheet": data.get("sheet") or None,
+            }
+        )
+    except ValueError as exc:
+        form.add_error(None, str(exc))
+        return None
+    try:
+        saved = services.configuration_save(
+            account=request.account,
+            user=request.user,
+            name=data["name"].strip(),
+            field_map=field_map,
+            mode=data["mode"],
+            configuration=configuration,
+        )
+    except ServiceError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        return None
+    try:
+        with open(_sample_path(token), "rb") as f:
+            services.import_run_create(
+                account=request.account,
+                file=File(f, name=sample["file_name"]),
+                file_name=sample["file_name"],
+                source=RunSource.WEB,
+                started_by=request.user,
+                configuration=saved,
+                dry_run=True,
+            )
+    except services.ImportRefused as exc:
+        messages.error(request, f"The configuration was saved, but the sample could not be tested: {exc.detail}")
+    else:
+        messages.success(request, f"Saved “{saved.name}” (version {saved.version}). The sample is being tested.")
+    finally:
+        _sample_discard(request, token)
+    return saved
+
+
+def _config_context(request, configuration: ImportConfiguration) -> dict:
+    run = selectors.latest_test_run(configuration=configuration)
+    preformatted = []
+    if run is not None and selectors.has_results(run):
+        preformatted = list(selectors.preformatted_rows(run=run)[:PREFORMATTED_PREVIEW_ROWS])
+    return {
+        "configuration": configuration,
+        "field_map": configuration.field_map or {},
+        "status": configuration_status(configuration),
+        "run": run,
+        "steps": selectors.run_steps(run=run) if run else [],
+        "figures": selectors.run_figures(run=run) if run else None,
+        "preformatted": preformatted,
+        "tag_width": max([len(tags) for _, tags in preformatted] + [1]),
+        "polling": run is not None and _polls(run),
+        "tested_this_version": run is not None and run.configuration_version == configuration.version,
+    }
+
+
+@manager_required
+@require_GET
+def config_detail(request, pk: int):
+    configuration = _get_configuration_for_request(request, pk)
+    context = _config_context(request, configuration)
+    if _htmx_target(request) == "test-run":
+        return _poll_response(request, "imports/config.html#test_run", context)
+    return render(request, "imports/config.html", context)
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def config_edit(request, pk: int):
+    configuration = _get_configuration_for_request(request, pk)
+    field_map = configuration.field_map or {}
+    if request.method == "POST":
+        form = forms.ConfigurationForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                new_map = FieldMap.load(
+                    {
+                        "phone_columns": data["phone_columns"],
+                        "tag_columns": data["tag_columns"],
+                        "header_row": data["header_row"],
+                        "delimiter": data["delimiter"] or None,
+                        "encoding": data["encoding"] or None,
+                        "sheet": data["sheet"].strip() or None,
+                    }
+                )
+                saved = services.configuration_save(
+                    account=request.account,
+                    user=request.user,
+                    name=data["name"].strip(),
+                    field_map=new_map,
+                    mode=data["mode"],
+                    configuration=configuration,
+                )
+            except ValueError as exc:
+                form.add_error(None, str(exc))
+            except ServiceError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+            else:
+                messages.success(
+                    request,
+                    f"Saved as version {saved.version}. Test it with a sample and approve it again before "
+                    "uploaders can use it.",
+                )
+                return redirect("imports:config", pk=saved.pk)
+    else:
+        form = forms.ConfigurationForm(
+            initial={
+                "name": configuration.name,
+                "mode": configuration.mode,
+                "phone_columns": ", ".join(field_map.get("phone_columns", [])),
+                "tag_columns": ", ".join(field_map.get("tag_columns", [])),
+                "header_row": field_map.get("header_row", 1),
+                "delimiter": field_map.get("delimiter") or "",
+                "encoding": field_map.get("encoding") or "",
+                "sheet": field_map.get("sheet") or "",
+            }
+        )
+    context = {"form": form, "configuration": configuration, "mode_help": forms.mode_help()}
+    return render(request, "imports/config_edit.html", context)
+
+
+@manager_required
+@require_POST
+def config_approve(request, pk: int):
+    configuration = _get_configuration_for_request(request, pk)
+    try:
+        services.configuration_approve(configuration=configuration, user=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"“{configuration.name}” is approved: uploaders and the SFTP drop can use it now.")
+    return redirect("imports:config", pk=configuration.pk)
+
+
+@manager_required
+@require_POST
+def config_retire(request, pk: int):
+    configuration = _get_configuration_for_request(request, pk)
+    try:
+        services.configuration_retire(configuration=configuration, user=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"“{configuration.name}” is retired: nobody can import with it any more.")
+    return redirect("imports:config", pk=configuration.pk)
