@@ -8,19 +8,8 @@ from pathlib import Path
 from django.db.models import F, Q, QuerySet
 
 from imports import readers
-from imports.models import ImportConfiguration, ImportResult, ImportRun, ResultOutcome, Stage
+from imports.models import REJECT_REASON_TEXT, ImportConfiguration, ImportResult, ImportRun, ResultOutcome, Stage
 from subscribers.models import Account, Membership, Role
-
-# Why a row was rejected, in words a clerk understands.
-REASON_TEXT = {
-    "blank": "The phone cell is empty.",
-    "invalid": "This is not a valid US or Canadian phone number.",
-    "not_us_ca": "This is not a US or Canadian number; only those can receive these alerts.",
-    "not_mobile": "This kind of number (toll-free, premium-rate, pager, or with an extension) cannot receive texts.",
-    "opted_out": "This number opted out. Only its owner can opt back in, by texting the keyword or START.",
-    "unreadable": "This row could not be read.",
-    "changed_since": "This number changed again after the import, so the undo left it as it is.",
-}
 
 # The outcomes of a run in the order the results page shows them, with their labels.
 OUTCOME_ORDER = [
@@ -44,15 +33,17 @@ _REASON_LABELS = {
     "not_mobile": "Cannot receive texts",
     "opted_out": "Opted out by their owner",
     "changed_since": "Changed again since",
+    "not_found": "Not on the list",
+    "pending": "Waiting for their owner's YES",
+    "tag_too_long": "A tag too long",
+    "unreadable": "Unreadable rows",
 }
 
 
-def reason_text(reason: str, detail: str = "") -> str:
-    if detail:
-        return detail
+def reason_text(reason: str) -> str:
     if not reason:
         return ""
-    return REASON_TEXT.get(reason, reason.replace("_", " ").capitalize() + ".")
+    return REJECT_REASON_TEXT.get(reason, reason.replace("_", " ").capitalize() + ".")
 
 
 def approved_configurations(*, account: Account) -> QuerySet[ImportConfiguration]:

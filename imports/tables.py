@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from imports.models import ImportConfiguration, ImportResult, ImportRun, Layout, Mode, ResultOutcome, Stage
-from imports.selectors import OUTCOME_ORDER, reason_text
+from imports.selectors import OUTCOME_ORDER
 
 TEMPLATE = "imports/_table.html"
 
@@ -72,7 +72,7 @@ class ResultTable(tables.Table):
     def render_reason(self, value, record):
         if not value:
             return ""
-        text = reason_text(value, getattr(record, "detail", ""))
+        text = record.reason_text
         if record.raw_value and record.phone:
             return format_html("{} <span class='muted'>(the file has “{}”)</span>", text, record.raw_value)
         return text

@@ -283,7 +283,7 @@ def run_results_csv(request, pk: int):
             r.tags,
             r.tags_added,
             r.tags_removed,
-            selectors.reason_text(r.reason, getattr(r, "detail", "")),
+            r.reason_text,
             r.raw_value,
         )
         for r in selectors.run_results(run=run).iterator(chunk_size=2000)

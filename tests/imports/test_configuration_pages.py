@@ -11,9 +11,9 @@ from django.urls import reverse
 from imports.models import ImportConfiguration, ImportRun, Stage
 from subscribers.models import Subscriber
 from tests.conftest import run_worker
-from tests.imports.pages import cis_csv, cis_xlsx, client_for, uploaded
+from tests.imports.pages import cis_csv, cis_xlsx, client_for, on_commit, uploaded
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,8 @@ def _save(client, columns_url, **fields):
         "save": "1",
         **fields,
     }
-    return client.post(columns_url, data)
+    with on_commit():
+        return client.post(columns_url, data)
 
 
 def test_a_manager_sets_up_tests_and_approves_a_configuration_from_a_sample(

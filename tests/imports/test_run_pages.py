@@ -13,7 +13,7 @@ from subscribers.transitions import State
 from tests.conftest import run_worker
 from tests.imports.pages import client_for, post_and_work, preformatted_csv, upload, upload_and_run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 FILE = preformatted_csv(
     [

@@ -9,7 +9,7 @@ from imports.models import ImportRun, Stage
 from subscribers.models import Status, Subscriber
 from tests.imports.pages import approved_configuration, cis_csv, preformatted_csv, upload_and_run, uploaded
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 PREFORMATTED = preformatted_csv(["Phone,Tag", "(202) 555-0144,North", "202.555.0145,South", "not a phone,North"])
 
