@@ -122,6 +122,19 @@ def run_results(*, run: ImportRun, outcome: str = "", number: str = "") -> Query
     return results.order_by("id")
 
 
+def results_count(*, run: ImportRun, outcome: str = "", number: str = "") -> int | None:
+    """How many results a filter matches, from the run's own counts, so a page of a million results needs no
+    COUNT(*); None when only the database can say (a search)."""
+    counts = run.counts or {}
+    if number.strip() or not counts or run.stage != Stage.DONE:
+        return None
+    if outcome == "new":
+        return int(counts.get("new", 0))
+    if outcome:
+        return int(counts.get(outcome, 0))
+    return sum(int(counts.get(key, 0)) for key in ResultOutcome.values)
+
+
 def preformatted_rows(*, run: ImportRun) -> QuerySet:
     """The Preformatted file a run's input turns into: each valid number once, with the tags the file gives it."""
     return (

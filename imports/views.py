@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files import File
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -153,6 +154,13 @@ def _get_run_for_request(request, pk: int) -> ImportRun:
     return run
 
 
+class _CountedPaginator(Paginator):
+    def __init__(self, object_list, per_page, known_count: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        if known_count is not None:
+            self.__dict__["count"] = known_count
+
+
 def _polls(run: ImportRun) -> bool:
     return not run.is_finished and run.stage != Stage.AWAITING_CONFIRMATION
 
@@ -171,7 +179,9 @@ def _run_context(request, run: ImportRun) -> dict:
     table = None
     if selectors.has_results(run):
         table = ResultTable(selectors.run_results(run=run, outcome=outcome, number=number))
-        RequestConfig(request, paginate={"per_page": RESULTS_PER_PAGE}).configure(table)
+        known = selectors.results_count(run=run, outcome=outcome, number=number)
+        paginate = {"per_page": RESULTS_PER_PAGE, "paginator_class": _CountedPaginator, "known_count": known}
+        RequestConfig(request, paginate=paginate).configure(table)
     undone_by = None
     if run.stage == Stage.DONE:
         undone_by = run.undos.exclude(stage__in=(Stage.FAILED, Stage.CANCELLED)).order_by("-created_at").first()

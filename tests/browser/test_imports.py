@@ -33,6 +33,7 @@ def test_an_uploader_imports_a_cis_export_watches_it_run_and_filters_the_rejecte
     page.get_by_label("File", exact=True).set_input_files(str(export))
     page.get_by_label(configuration.name, exact=True).check()
     assert page.get_by_text("Numbers missing from the file are left alone").first.is_visible()
+    screenshot(page, "upload")
     page.get_by_role("button", name="Upload and import").click()
 
     page.wait_for_url("**/imports/*/")
@@ -81,6 +82,7 @@ def test_a_manager_sets_up_an_alp_configuration_from_a_sample_workbook_and_the_u
     for column in ("E · District", "F · Rate", "G · Cycle"):
         tags.get_by_label(column).check()
     page.get_by_label("Append with soft opt-out", exact=True).check()
+    screenshot(page, "configuration-columns")
     page.get_by_role("button", name="Save and test the sample").click()
 
     configuration = ImportConfiguration.objects.get()

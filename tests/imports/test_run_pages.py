@@ -7,7 +7,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from imports.models import ImportRun, ResultOutcome, Stage
+from imports import selectors
+from imports.models import ImportResult, ImportRun, ResultOutcome, Stage
 from subscribers.models import Status, Subscriber
 from subscribers.transitions import State
 from tests.conftest import run_worker
@@ -102,6 +103,11 @@ def test_the_results_table_is_paginated(uploader_client, monkeypatch):
     url = reverse("imports:run", args=[run.pk])
     first = uploader_client.get(url).context["table"]
     assert len(list(first.paginated_rows)) == 2 and first.paginator.num_pages == 3
+    # The page counts from the run's figures rather than the database: they must agree, filter by filter.
+    assert first.paginator.count == ImportResult.objects.filter(run=run).count() == 6
+    for outcome in ("rejected", "opted_in", "duplicate", "new"):
+        table = uploader_client.get(url, {"outcome": outcome}).context["table"]
+        assert table.paginator.count == len(list(selectors.run_results(run=run, outcome=outcome))), outcome
     third = uploader_client.get(url, {"page": 3}).context["table"]
     assert len(list(third.paginated_rows)) == 2
 
