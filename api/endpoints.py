@@ -40,12 +40,13 @@ class ApiKeyAuth(HttpBearer):
     """A bearer API key; also where the body cap and the per-key rate limit are applied,
     so that an over-limit or oversized request is turned away before any work is done."""
 
-    def __init__(self, max_body_setting: str = "API_MAX_BODY_BYTES"):
+    def __init__(self, max_body_setting: str = "API_MAX_BODY_BYTES", slack: int = 0):
         super().__init__()
         self.max_body_setting = max_body_setting
+        self.slack = slack  # room for a multipart body's own headers around the file
 
     def __call__(self, request: HttpRequest):
-        limit = getattr(settings, self.max_body_setting)
+        limit = getattr(settings, self.max_body_setting) + self.slack
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -249,17 +250,19 @@ def _change_data(result: services.Result) -> dict:
     return SubscriberChangeOut.model_validate(data).model_dump(mode="json")
 
 
-def _answer(work) -> tuple[int, dict]:
+def _answer(work, success_status: int = 200) -> tuple[int, dict]:
     try:
-        return 200, work()
+        return success_status, work()
     except ServiceError as exc:
         return status_for(exc), error_body(exc.code, exc.detail, exc.field)
 
 
-def _idempotent(request, response: HttpResponse, key: str | None, work, fingerprint: str | None = None):
+def _idempotent(
+    request, response: HttpResponse, key: str | None, work, fingerprint: str | None = None, success_status: int = 200
+):
     """Do `work` once per Idempotency-Key: a repeat gets the first answer, refusals included."""
     if not key:
-        return Status(*_answer(work))
+        return Status(*_answer(work, success_status))
     if fingerprint is None:
         fingerprint = api_services.request_fingerprint(request.method, request.get_full_path(), request.body)
     claimed = api_services.idempotency_begin(account=request.account, key=key, fingerprint=fingerprint)
@@ -267,7 +270,7 @@ def _idempotent(request, response: HttpResponse, key: str | None, work, fingerpr
         response["Idempotent-Replayed"] = "true"
         return Status(claimed.status_code, claimed.body)
     try:
-        status, body = _answer(work)
+        status, body = _answer(work, success_status)
     except BaseException:
         api_services.idempotency_abandon(record=claimed)
         raise
@@ -429,3 +432,7 @@ def subscriber_tag_add(
 )
 def subscriber_tag_remove(request, response: HttpResponse, phone: str = PhonePath, tag: str = TagPath):
     return _tags_change(request, response, phone, None, remove=[_path_tag(tag)])
+
+
+# The import endpoints register themselves on `api`.
+from api import import_endpoints  # noqa: E402, F401

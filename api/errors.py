@@ -17,6 +17,8 @@ STATUS_BY_CODE = {
     "not_found": 404,
     "method_not_allowed": 405,
     "idempotency_in_progress": 409,
+    "no_configuration": 404,
+    "not_approved": 409,
     "too_large": 413,
     "file_too_large": 413,
     "rate_limited": 429,

@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from api.models import ApiKey
 
@@ -14,7 +15,7 @@ class ApiKeyTable(tables.Table):
     created_at = tables.DateTimeColumn(verbose_name="Created", format=_WHEN)
     created_by = tables.Column(verbose_name="By", default="—")
     last_used_at = tables.DateTimeColumn(verbose_name="Last used", format=_WHEN, default="Never")
-    status = tables.Column(accessor="revoked_at", verbose_name="Status", orderable=False, default="")
+    status = tables.Column(accessor="revoked_at", verbose_name="Status", orderable=False, empty_values=())
     actions = tables.Column(accessor="pk", verbose_name="", orderable=False)
 
     class Meta:
@@ -28,7 +29,7 @@ class ApiKeyTable(tables.Table):
 
     def render_status(self, record):
         if record.revoked_at is None:
-            return format_html('<span class="badge badge-opted_in">Active</span>')
+            return mark_safe('<span class="badge badge-opted_in">Active</span>')
         when = formats.date_format(timezone.localtime(record.revoked_at), _WHEN)
         return format_html(
             '<span class="badge badge-opted_out">Revoked</span> <span class="small muted">{}</span>', when
@@ -38,4 +39,4 @@ class ApiKeyTable(tables.Table):
         if record.revoked_at is not None:
             return ""
         url = reverse("api_key_revoke", args=[record.pk])
-        return format_html('<a class="button danger" href="{}">Revoke…</a>', url)
+        return format_html('<a class="button" href="{}">Revoke…</a>', url)

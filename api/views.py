@@ -17,31 +17,38 @@ def _get_api_key_for_request(request, pk: int) -> ApiKey:
     return get_object_or_404(ApiKey, pk=pk, account=request.account)
 
 
+# The new key rides in the session from the POST to the page it redirects to, and is dropped there:
+# a reload neither shows it again nor makes a second key.
+_NEW_KEY_SESSION = "api_new_key"
+
+
 @manager_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
     form = ApiKeyForm(request.POST or None)
-    new_key = None
-    status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                api_key, new_key = services.api_key_create(
+                api_key, token = services.api_key_create(
                     account=request.account, name=form.cleaned_data["name"], created_by=request.user
                 )
             except ServiceError as exc:
                 form.add_error("name", exc.detail)
             else:
+                request.session[_NEW_KEY_SESSION] = {"account": request.account.pk, "token": token}
                 messages.success(request, f"Key “{api_key.name}” created. Copy it now: it is not shown again.")
-                form = ApiKeyForm()
-                status = 201
-        if new_key is None:
-            status = 400
+                return redirect("api_keys")
+    shown = request.session.pop(_NEW_KEY_SESSION, None)
+    new_key = shown["token"] if shown and shown.get("account") == request.account.pk else None
     keys = ApiKey.objects.filter(account=request.account).select_related("created_by")
     table = ApiKeyTable(keys)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     context = {"form": form, "table": table, "new_key": new_key}
-    return render(request, "api/keys.html", context, status=status)
+    status = 400 if request.method == "POST" else 200
+    response = render(request, "api/keys.html", context, status=status)
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @manager_required

@@ -79,17 +79,18 @@ def test_the_command_refuses_an_unknown_account(db):
 
 
 def test_a_manager_creates_a_key_and_sees_it_only_once(manager_client, account):
-    response = manager_client.post("/settings/api-keys/", {"name": "CIS nightly sync"})
+    response = manager_client.post("/settings/api-keys/", {"name": "CIS nightly sync"}, follow=True)
 
-    assert response.status_code == 201
+    assert response.redirect_chain == [("/settings/api-keys/", 302)]
     api_key = ApiKey.objects.get(account=account)
     token = response.context["new_key"]
     assert services.api_key_authenticate(token=token) == api_key
     assert token in response.content.decode()
     assert "It will not be shown again" in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
 
     listing = manager_client.get("/settings/api-keys/").content.decode()
-    assert "CIS nightly sync" in listing
+    assert "CIS nightly sync" in listing and ">Active</span>" in listing
     assert api_key.prefix in listing
     assert token not in listing
 
