@@ -5,3 +5,12 @@ from subscribers import exports
 
 def export_run(token: str) -> None:
     exports.export_run(token)
+
+
+def figures_refresh(account_id: int) -> None:
+    from subscribers import selectors
+    from subscribers.models import Account
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is not None:
+        selectors.figures_refresh(account=account)

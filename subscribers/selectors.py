@@ -1,12 +1,14 @@
 """Reads that span models: the list of numbers with its filters, the dashboard's and the usage page's figures.
 
 The figures of an account of a million numbers (counts by status, numbers per tag, the daily chart)
-take a second or more to compute, so they are kept in the cache under a key that changes whenever
-the account's list changes: every change of status or tags writes an opt event, and an import run
-changes stage as it goes. A stale figure can therefore only outlive its change by the cache's
-backstop timeout, which covers changes made outside the status service.
+take seconds to compute, so they are kept in the cache under a key that changes whenever the
+account's list changes: every change of status or tags writes an opt event, and an import run
+changes stage as it goes. A figure that is quick to compute is computed again at once; a slow one
+(a large account) is served from its previous value while an RQ job computes the new one, so a
+busy account's dashboard never waits for it.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -95,16 +97,52 @@ def _figures_key(account: Account, name: str) -> str:
     return f"figures:{account.pk}:{name}:{stamp}:{run[0] if run else 0}.{run[1] if run else ''}:{tags}"
 
 
+# A figure that took longer than this to compute is not computed again while a page waits: the page
+# shows the previous value and a job on the default queue brings it up to date.
+SLOW_FIGURE_SECONDS = 0.2
+_computing_in_job = False
+
+
 def _cached(account: Account, name: str, compute):
     key = _figures_key(account, name)
     value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, FIGURES_TIMEOUT)
-        # Remembered so figures_forget can drop the current entries without knowing their keys.
-        known = cache.get(f"figures:{account.pk}:keys") or []
-        cache.set(f"figures:{account.pk}:keys", [*known[-20:], key], FIGURES_TIMEOUT)
+    if value is not None:
+        return value
+    last_key = f"figures:{account.pk}:{name}:last"
+    last = cache.get(last_key)
+    if last is not None and last["seconds"] > SLOW_FIGURE_SECONDS and not _computing_in_job:
+        _refresh_later(account)
+        return last["value"]
+    started = time.perf_counter()
+    value = compute()
+    cache.set(key, value, FIGURES_TIMEOUT)
+    cache.set(last_key, {"value": value, "seconds": time.perf_counter() - started}, 7 * 24 * 3600)
+    # Remembered so figures_forget can drop the current entries without knowing their keys.
+    known = cache.get(f"figures:{account.pk}:keys") or []
+    cache.set(f"figures:{account.pk}:keys", [*known[-40:], key, last_key], FIGURES_TIMEOUT)
     return value
+
+
+def _refresh_later(account: Account) -> None:
+    if cache.add(f"figures:{account.pk}:refreshing", 1, 300):
+        import django_rq
+
+        django_rq.get_queue("default").enqueue("subscribers.jobs.figures_refresh", account.pk)
+
+
+def figures_refresh(*, account: Account) -> None:
+    """Compute every cached figure of the dashboard, the tags page and the usage page now."""
+    global _computing_in_job
+    _computing_in_job = True
+    try:
+        status_counts(account=account)
+        tag_counts(account=account)
+        daily_opt_changes(account=account)
+        new_numbers_since(account=account, since=month_start(account))
+        new_numbers_by_month(account=account)
+    finally:
+        _computing_in_job = False
+        cache.delete(f"figures:{account.pk}:refreshing")
 
 
 def figures_forget(*, account: Account) -> None:

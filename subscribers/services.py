@@ -586,30 +586,17 @@ def tag_merge(*, account: Account, tag: Tag, into: Tag, cause: Cause) -> BulkRes
     result = BulkResult()
     with connection.cursor() as cursor:
         lacking = f"{where} AND NOT {_HAS_TAG}"
-        _tag_events(
-            cursor,
-            lacking,
-            [*params, into.pk],
-            cause,
-            added=[into.name],
-            removed=[tag.name],
-            note=f"Tag “{tag.name}” merged into “{into.name}”",
-        )
+        both = f"{where} AND {_HAS_TAG}"
+        note = f"Tag “{tag.name}” merged into “{into.name}”"
+        # Both sets of events first: once the numbers lacking `into` get it, they would look like the others.
+        _tag_events(cursor, lacking, [*params, into.pk], cause, added=[into.name], removed=[tag.name], note=note)
+        result.changed = cursor.rowcount
+        _tag_events(cursor, both, [*params, into.pk], cause, removed=[tag.name], note=note)
+        result.unchanged = cursor.rowcount
         cursor.execute(
             f"INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) SELECT s.id, %s FROM subscribers_subscriber s WHERE {lacking}",
             [into.pk, *params, into.pk],
         )
-        result.changed = cursor.rowcount
-        both = f"{where} AND {_HAS_TAG}"
-        _tag_events(
-            cursor,
-            both,
-            [*params, into.pk],
-            cause,
-            removed=[tag.name],
-            note=f"Tag “{tag.name}” merged into “{into.name}”",
-        )
-        result.unchanged = cursor.rowcount
     tag.delete()
     return result
 

@@ -29,11 +29,17 @@ class SelectColumn(tables.Column):
 class SubscriberTable(tables.Table):
     select = SelectColumn(attrs={"td": {"class": "select"}, "th": {"class": "select"}})
     phone = tables.Column(verbose_name="Phone", attrs={"td": {"class": "nowrap"}})
-    status = tables.Column(verbose_name="Status")
+    # Every order ends on the phone, so that paging through equal values never repeats or skips a row.
+    status = tables.Column(verbose_name="Status", order_by=("status", "phone"))
     tags = tables.Column(verbose_name="Tags", orderable=False, empty_values=())
-    first_seen = tables.DateTimeColumn(verbose_name="First seen", format="M j, Y", attrs={"td": {"class": "nowrap"}})
+    first_seen = tables.DateTimeColumn(
+        verbose_name="First seen", format="M j, Y", order_by=("first_seen", "phone"), attrs={"td": {"class": "nowrap"}}
+    )
     status_changed = tables.DateTimeColumn(
-        verbose_name="Last change", format="M j, Y g:i a", attrs={"td": {"class": "nowrap"}}
+        verbose_name="Last change",
+        format="M j, Y g:i a",
+        order_by=("status_changed", "phone"),
+        attrs={"td": {"class": "nowrap"}},
     )
 
     class Meta:

@@ -16,5 +16,6 @@ urlpatterns = [
     path("usage/", views.usage, name="usage"),
     path("<int:pk>/", views.subscriber_detail, name="detail"),
     path("<int:pk>/tags/", views.subscriber_tags_edit, name="edit_tags"),
+    path("<int:pk>/request-opt-in/", views.subscriber_request_opt_in, name="request_opt_in"),
     path("<int:pk>/<slug:action>/", views.subscriber_action, name="action"),
 ]

@@ -89,13 +89,11 @@ def test_the_number_page_shows_status_tags_and_the_whole_history(manager_client,
     assert "CST" in text or "CDT" in text
 
 
-def test_an_opted_out_number_offers_only_a_double_opt_in_request_which_needs_sms(
-    manager_client, account, make_subscriber
-):
+def test_an_opted_out_number_offers_only_a_double_opt_in_request(manager_client, account, make_subscriber):
     subscriber = make_subscriber(account, "+12185550134", State.OUT_CUSTOMER)
     response = manager_client.get(_detail(subscriber))
     assert "Send a double opt-in request" in response.text
-    assert "Needs SMS sending" in response.text
+    assert reverse("subscribers:request_opt_in", args=[subscriber.pk]) in response.text
     assert _action(subscriber, "reactivate") not in response.text
     response = manager_client.post(_action(subscriber, "reactivate"), follow=True)
     subscriber.refresh_from_db()
@@ -182,3 +180,31 @@ def test_a_tag_that_is_too_long_is_refused_with_a_message(manager_client, accoun
     )
     assert "at most 75 characters" in response.text
     assert list(subscriber.tags.values_list("name", flat=True)) == ["District 1"]
+
+
+def test_the_double_opt_in_request_texts_the_owner_and_keeps_the_number_opted_out(
+    manager_client, account, manager, make_subscriber, settings, django_capture_on_commit_callbacks
+):
+    from messaging import gateway
+    from messaging.models import OptInRequest
+    from subscribers.services import account_sender_add
+
+    settings.SMS_GATEWAY = "memory"  # the SMS provider, faked
+    gateway.outbox.clear()
+    account_sender_add(account=account, phone="73303")
+    subscriber = make_subscriber(account, "+12185550134", State.OUT_SUBSCRIBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(reverse("subscribers:request_opt_in", args=[subscriber.pk]), follow=True)
+    assert "A double opt-in request was texted to (218) 555-0134" in response.text
+    subscriber.refresh_from_db()
+    assert subscriber.status == Status.OPTED_OUT
+    request = OptInRequest.objects.get(account=account, phone="+12185550134")
+    assert request.user == manager
+    assert [sent.to for sent in gateway.outbox] == ["+12185550134"]
+    gateway.outbox.clear()
+
+
+def test_the_double_opt_in_request_without_a_sender_number_says_what_to_do(manager_client, account, make_subscriber):
+    subscriber = make_subscriber(account, "+12185550134", State.OUT_SUBSCRIBER)
+    response = manager_client.post(reverse("subscribers:request_opt_in", args=[subscriber.pk]), follow=True)
+    assert "no sender number" in response.text
