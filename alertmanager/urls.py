@@ -15,6 +15,7 @@ urlpatterns = [
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
     path("", include("registration.urls")),
     path("", include("imports.urls")),
+    path("numbers/", include("subscribers.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("", include("messaging.urls")),

@@ -1,25 +1,290 @@
-"""Reads that span models: the dashboard's figures."""
+"""Reads that span models: the list of numbers with its filters, the dashboard's and the usage page's figures.
 
-from django.db.models import Count, Q
+The figures of an account of a million numbers (counts by status, numbers per tag, the daily chart)
+take seconds to compute, so they are kept in the cache under a key that changes whenever the
+account's list changes: every change of status or tags writes an opt event, and an import run
+changes stage as it goes. A figure that is quick to compute is computed again at once; a slow one
+(a large account) is served from its previous value while an RQ job computes the new one, so a
+busy account's dashboard never waits for it.
+"""
 
-from subscribers.models import Account, OptEvent, Status, Subscriber, Tag
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
+
+from subscribers import phones
+from subscribers.models import Account, OptEvent, Status, Subscriber, SubscriberTag, Tag
+
+# Counting every match of a broad filter on a million rows costs more than the page itself.
+COUNT_CAP = 10_000
+FIGURES_TIMEOUT = 600
+CHART_DAYS = 90
+
+
+# --------------------------------------------------------------------------- the list
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    q: str = ""
+    status: str = ""
+    tag_ids: tuple[int, ...] = ()
+    match_all: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.status or self.tag_ids)
+
+
+def subscriber_search(*, account: Account, filters: SubscriberFilter) -> QuerySet[Subscriber]:
+    """The account's working list narrowed by a filter; ordering is left to the caller."""
+    qs = Subscriber.objects.listed().filter(account=account)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.tag_ids:
+        carrying = SubscriberTag.objects.filter(subscriber=OuterRef("pk"))
+        if filters.match_all:
+            for tag_id in filters.tag_ids:
+                qs = qs.filter(Exists(carrying.filter(tag_id=tag_id)))
+        else:
+            qs = qs.filter(Exists(carrying.filter(tag_id__in=filters.tag_ids)))
+    if filters.q:
+        qs = qs.filter(_phone_condition(filters.q))
+    return qs
+
+
+def _phone_condition(text: str) -> Q:
+    """What was typed, as a condition on the stored E.164.
+
+    Typed as the start of a number ("+1 512", "1-512", "(512) 55") it is a prefix, which the
+    (account, phone text_pattern_ops) index answers; otherwise any part of the number matches,
+    which the trigram index answers.
+    """
+    digits = phones.digits_only(text)
+    if not digits:
+        return Q(pk__in=[])
+    typed = text.strip()
+    if typed.startswith("+") or (typed[:2] in ("1-", "1 ", "1.") and len(digits) > 1):
+        return Q(phone__startswith="+" + digits)
+    if typed.startswith("("):
+        return Q(phone__startswith="+1" + digits)
+    return Q(phone__contains=digits)
+
+
+def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
+    """(count, exact): counts at most `cap` + 1 rows, so a broad filter costs a bounded scan."""
+    cap = COUNT_CAP if cap is None else cap
+    n = qs.order_by()[: cap + 1].count()
+    return min(n, cap), n <= cap
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def _figures_key(account: Account, name: str) -> str:
+    from imports.models import ImportRun
+
+    latest = OptEvent.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "created_at")
+    event = latest.first()
+    run = ImportRun.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "stage").first()
+    tags = Tag.objects.filter(account=account).count()
+    stamp = f"{event[0]}.{event[1].timestamp()}" if event else "0"
+    return f"figures:{account.pk}:{name}:{stamp}:{run[0] if run else 0}.{run[1] if run else ''}:{tags}"
+
+
+# A figure that took longer than this to compute is not computed again while a page waits: the page
+# shows the previous value and a job on the default queue brings it up to date.
+SLOW_FIGURE_SECONDS = 0.2
+_computing_in_job = False
+
+
+def _cached(account: Account, name: str, compute):
+    key = _figures_key(account, name)
+    value = cache.get(key)
+    if value is not None:
+        return value
+    last_key = f"figures:{account.pk}:{name}:last"
+    last = cache.get(last_key)
+    if last is not None and last["seconds"] > SLOW_FIGURE_SECONDS and not _computing_in_job:
+        _refresh_later(account)
+        return last["value"]
+    started = time.perf_counter()
+    value = compute()
+    cache.set(key, value, FIGURES_TIMEOUT)
+    cache.set(last_key, {"value": value, "seconds": time.perf_counter() - started}, 7 * 24 * 3600)
+    # Remembered so figures_forget can drop the current entries without knowing their keys.
+    known = cache.get(f"figures:{account.pk}:keys") or []
+    cache.set(f"figures:{account.pk}:keys", [*known[-40:], key, last_key], FIGURES_TIMEOUT)
+    return value
+
+
+def _refresh_later(account: Account) -> None:
+    if cache.add(f"figures:{account.pk}:refreshing", 1, 300):
+        import django_rq
+
+        django_rq.get_queue("default").enqueue("subscribers.jobs.figures_refresh", account.pk)
+
+
+def figures_refresh(*, account: Account) -> None:
+    """Compute every cached figure of the dashboard, the tags page and the usage page now."""
+    global _computing_in_job
+    _computing_in_job = True
+    try:
+        status_counts(account=account)
+        tag_counts(account=account)
+        daily_opt_changes(account=account)
+        new_numbers_since(account=account, since=month_start(account))
+        new_numbers_by_month(account=account)
+    finally:
+        _computing_in_job = False
+        cache.delete(f"figures:{account.pk}:refreshing")
+
+
+def figures_forget(*, account: Account) -> None:
+    keys = cache.get(f"figures:{account.pk}:keys") or []
+    cache.delete_many(keys)
+    cache.delete(f"figures:{account.pk}:keys")
 
 
 def status_counts(*, account: Account) -> dict[str, int]:
-    rows = Subscriber.objects.listed().filter(account=account).values("status").annotate(n=Count("id"))
-    counts = {status: 0 for status in Status.values}
-    counts.update({row["status"]: row["n"] for row in rows})
-    return counts
+    def compute():
+        rows = Subscriber.objects.listed().filter(account=account).values("status").annotate(n=Count("id"))
+        counts = {status: 0 for status in Status.values}
+        counts.update({row["status"]: row["n"] for row in rows.order_by()})
+        return counts
+
+    return _cached(account, "status", compute)
+
+
+def tag_counts(*, account: Account) -> dict[int, dict[str, int]]:
+    """Per tag id: how many listed numbers carry it, and how many of those are opted in."""
+
+    def compute():
+        rows = (
+            SubscriberTag.objects.filter(tag__account=account, subscriber__removed_at__isnull=True)
+            .values("tag_id")
+            .annotate(total=Count("id"), opted_in=Count("id", filter=Q(subscriber__status=Status.OPTED_IN)))
+            .order_by()
+        )
+        return {row["tag_id"]: {"total": row["total"], "opted_in": row["opted_in"]} for row in rows}
+
+    return _cached(account, "tags", compute)
+
+
+def tags_with_counts(*, account: Account) -> list[Tag]:
+    counts = tag_counts(account=account)
+    tags = list(Tag.objects.filter(account=account).order_by("name"))
+    for tag in tags:
+        figures = counts.get(tag.pk, {})
+        tag.total = figures.get("total", 0)
+        tag.opted_in = figures.get("opted_in", 0)
+    return tags
 
 
 def top_tags(*, account: Account, limit: int = 10) -> list[Tag]:
     """The tags carried by the most opted-in numbers."""
-    return list(
-        Tag.objects.filter(account=account)
-        .annotate(opted_in=Count("subscribers", filter=Q(subscribers__status=Status.OPTED_IN)))
-        .order_by("-opted_in", "name")[:limit]
-    )
+    tags = tags_with_counts(account=account)
+    tags.sort(key=lambda tag: (-tag.opted_in, tag.name.lower()))
+    return tags[:limit]
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    opted_in: int
+    opted_out: int
+
+
+def daily_opt_changes(*, account: Account, days: int = CHART_DAYS) -> list[Day]:
+    """Numbers opted in and opted out per day (in the account's time zone), oldest first, no gaps."""
+    tz = account.tzinfo
+    today = timezone.now().astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+
+    def compute():
+        since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+        rows = (
+            OptEvent.objects.filter(account=account, created_at__gte=since)
+            .exclude(old_status=F("new_status"))
+            .filter(new_status__in=[Status.OPTED_IN, Status.OPTED_OUT])
+            .annotate(day=TruncDate("created_at", tzinfo=tz))
+            .values("day", "new_status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return {(row["day"], row["new_status"]): row["n"] for row in rows}
+
+    counts = _cached(account, f"daily{days}:{first.isoformat()}", compute)
+    return [
+        Day(day, counts.get((day, Status.OPTED_IN), 0), counts.get((day, Status.OPTED_OUT), 0))
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
+
+
+def _first_appearances(account: Account) -> QuerySet[OptEvent]:
+    """Opt events that put a number on the account's list for the first time: what is billed as new.
+
+    A number deleted and added again is not new again: its earlier events are still there.
+    """
+    earlier = OptEvent.objects.filter(account=account, phone=OuterRef("phone"), created_at__lt=OuterRef("created_at"))
+    return OptEvent.objects.filter(account=account, old_status="").exclude(new_status="").filter(~Exists(earlier))
+
+
+def new_numbers_since(*, account: Account, since: datetime) -> int:
+    def compute():
+        return _first_appearances(account).filter(created_at__gte=since).values("phone").distinct().count()
+
+    return _cached(account, f"new-since:{since.isoformat()}", compute)
+
+
+def month_start(account: Account) -> datetime:
+    now = timezone.now().astimezone(account.tzinfo)
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Month:
+    month: date
+    new_numbers: int
+
+
+def new_numbers_by_month(*, account: Account) -> list[Month]:
+    """New (billable) numbers per calendar month in the account's time zone, newest first."""
+    tz = account.tzinfo
+
+    def compute():
+        rows = (
+            _first_appearances(account)
+            .annotate(month=TruncMonth("created_at", tzinfo=tz))
+            .values("month")
+            .annotate(n=Count("phone", distinct=True))
+            .order_by("-month")
+        )
+        return [(row["month"], row["n"]) for row in rows]
+
+    return [Month(_as_date(month), n) for month, n in _cached(account, "usage", compute)]
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def latest_events(*, account: Account, limit: int = 10) -> list[OptEvent]:
     return list(OptEvent.objects.filter(account=account).select_related("user").order_by("-created_at", "-id")[:limit])
+
+
+def latest_imports(*, account: Account, limit: int = 5):
+    from imports.models import ImportRun
+
+    return list(
+        ImportRun.objects.filter(account=account).select_related("started_by").order_by("-created_at", "-id")[:limit]
+    )
+
+
+def subscriber_history(*, account: Account, phone: str) -> QuerySet[OptEvent]:
+    return OptEvent.objects.filter(account=account, phone=phone).select_related("user").order_by("-created_at", "-id")

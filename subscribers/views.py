@@ -1,11 +1,34 @@
+"""The app's pages: home, account picker, dashboard, the list of numbers, a number's page, adding,
+editing, bulk changes, tags, exports and usage. Thin views: forms validate, services change, selectors read."""
+
+import csv
+
 from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
 
-from subscribers import selectors
-from subscribers.models import Membership, Role
+from subscribers import charts, exports, phones, selectors, services
+from subscribers.forms import (
+    STOPPING_ACTIONS,
+    AddForm,
+    BulkForm,
+    ExportForm,
+    FilterForm,
+    TagMergeForm,
+    TagRenameForm,
+    TagsForm,
+)
+from subscribers.models import Membership, Role, Source, Status, Subscriber, Tag
+from subscribers.services import Cause
+from subscribers.tables import SubscriberTable, TagTable
 from subscribers.tenancy import SESSION_KEY, manager_required, member_required
+from subscribers.transitions import Action, Refusal, State, decide
 
 
 @member_required
@@ -39,10 +62,488 @@ def pick_account(request):
 def dashboard(request):
     account = request.account
     counts = selectors.status_counts(account=account)
+    days = selectors.daily_opt_changes(account=account)
     context = {
         "counts": counts,
         "total": sum(counts.values()),
         "top_tags": selectors.top_tags(account=account),
         "events": selectors.latest_events(account=account),
+        "imports": selectors.latest_imports(account=account),
+        "imports_url": _url_or_none("imports:history"),
+        "days": days,
+        "days_in": sum(d.opted_in for d in days),
+        "days_out": sum(d.opted_out for d in days),
+        "chart": charts.opt_changes(days, label=f"Numbers opted in and out per day over the last {len(days)} days"),
+        "month_start": selectors.month_start(account),
+        "new_this_month": selectors.new_numbers_since(account=account, since=selectors.month_start(account)),
     }
     return render(request, "subscribers/dashboard.html", context)
+
+
+def _url_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+# Sorts the list offers, each backed by an index that starts with the account.
+SORTS = {"phone", "-phone", "status", "-status", "first_seen", "-first_seen", "status_changed", "-status_changed"}
+
+
+def _get_subscriber_for_request(request, pk: int) -> Subscriber:
+    subscriber = Subscriber.objects.listed().filter(account=request.account, pk=pk).first()
+    if subscriber is None:
+        raise Http404("No such number on this account's list.")
+    return subscriber
+
+
+def _filter_form(request, data: QueryDict | None = None) -> tuple[FilterForm, selectors.SubscriberFilter]:
+    form = FilterForm(data if data is not None else request.GET, account=request.account)
+    form.is_valid()
+    return form, form.to_filter()
+
+
+def _cause(request) -> Cause:
+    return Cause(source=Source.MANAGER, user=request.user)
+
+
+@manager_required
+def subscriber_list(request):
+    form, filters = _filter_form(request)
+    sort = request.GET.get("sort", "phone")
+    if sort not in SORTS:
+        sort = "phone"
+    qs = (
+        selectors.subscriber_search(account=request.account, filters=filters)
+        .order_by(sort, "phone" if sort.lstrip("-") != "phone" else "id")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    )
+    table = SubscriberTable(qs, order_by=sort)
+    per_page = form.cleaned_data.get("per_page") if hasattr(form, "cleaned_data") else None
+    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": per_page or 25}).configure(table)
+    if filters.active:
+        count, exact = selectors.capped_count(qs)
+    else:
+        count, exact = sum(selectors.status_counts(account=request.account).values()), True
+    context = {
+        "form": form,
+        "table": table,
+        "filters": filters,
+        "count": count,
+        "count_exact": exact,
+        "query": _query_without(request.GET, "page"),
+        "export_query": _query_without(request.GET, "page", "sort", "per_page"),
+    }
+    template = "subscribers/list.html#results" if request.htmx and not request.htmx.boosted else "subscribers/list.html"
+    return render(request, template, context)
+
+
+def _query_without(query: QueryDict, *names: str) -> str:
+    query = query.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def subscriber_add(request):
+    form = AddForm(request.POST or None, account=request.account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.subscriber_opt_in(
+                account=request.account,
+                phone=form.cleaned_data["phone"],
+                cause=_cause(request),
+                tags=form.cleaned_data["tags"],
+            )
+        except services.ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            messages.success(
+                request, f"{phones.format_national(result.subscriber.phone)} is opted in and will receive alerts."
+            )
+            if "add_another" in request.POST:
+                return redirect("subscribers:add")
+            return redirect("subscribers:detail", pk=result.subscriber.pk)
+    known = Tag.objects.filter(account=request.account).order_by("name").values_list("name", flat=True)
+    return render(request, "subscribers/add.html", {"form": form, "known_tags": known})
+
+
+# What each action on a number's page does, in a manager's words.
+ACTIONS = {
+    "suspend": {
+        "service": services.subscriber_suspend,
+        "action": Action.SUSPEND,
+        "label": "Suspend",
+        "stops": True,
+        "explain": "It will stop receiving alerts until you, an import or the API reactivates it.",
+        "done": "is suspended: it no longer receives alerts.",
+    },
+    "reactivate": {
+        "service": services.subscriber_reactivate,
+        "action": Action.REACTIVATE,
+        "label": "Reactivate",
+        "stops": False,
+        "explain": "It will receive alerts again.",
+        "done": "is reactivated and receives alerts again.",
+    },
+    "opt_out": {
+        "service": services.subscriber_opt_out,
+        "action": Action.OPT_OUT,
+        "label": "Opt out",
+        "stops": True,
+        "explain": "It will stop receiving alerts for good: after this only its owner can opt back in, by text.",
+        "done": "is opted out.",
+    },
+    "delete": {
+        "service": services.subscriber_delete,
+        "action": None,
+        "label": "Delete",
+        "stops": True,
+        "explain": "It will be removed from the list with its tags. Its history is kept, and if its owner "
+        "opted out it stays blocked from imports.",
+        "done": "is deleted from the list.",
+    },
+}
+
+
+def _available_actions(subscriber: Subscriber) -> list[str]:
+    state = State.of(subscriber.status, subscriber.opted_out_by)
+    available = []
+    for name, spec in ACTIONS.items():
+        if spec["action"] is None:
+            available.append(name)
+            continue
+        decision = decide(spec["action"], state)
+        if not isinstance(decision, Refusal) and decision.to != state:
+            available.append(name)
+    return available
+
+
+@manager_required
+def subscriber_detail(request, pk: int):
+    subscriber = _get_subscriber_for_request(request, pk)
+    history = selectors.subscriber_history(account=request.account, phone=subscriber.phone)
+    tags = sorted(subscriber.tags.all(), key=lambda tag: tag.name.lower())
+    context = {
+        "subscriber": subscriber,
+        "national": phones.format_national(subscriber.phone),
+        "tags": tags,
+        "history": history[:500],
+        "history_total": history.count(),
+        "actions": [(name, ACTIONS[name]) for name in _available_actions(subscriber)],
+        "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in tags)}),
+        "known_tags": Tag.objects.filter(account=request.account).order_by("name").values_list("name", flat=True),
+    }
+    return render(request, "subscribers/detail.html", context)
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def subscriber_action(request, pk: int, action: str):
+    """One action on one number; one that stops alerts is confirmed on a page of its own first."""
+    subscriber = _get_subscriber_for_request(request, pk)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404("No such action.")
+    national = phones.format_national(subscriber.phone)
+    if request.method == "GET" or (spec["stops"] and request.POST.get("confirmed") != "1"):
+        return render(
+            request,
+            "subscribers/confirm_action.html",
+            {"subscriber": subscriber, "national": national, "spec": spec, "action": action},
+        )
+    try:
+        spec["service"](account=request.account, phone=subscriber.phone, cause=_cause(request))
+    except services.ServiceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("subscribers:detail", pk=pk)
+    messages.success(request, f"{national} {spec['done']}")
+    if action == "delete":
+        return redirect("subscribers:list")
+    return redirect("subscribers:detail", pk=pk)
+
+
+@manager_required
+@require_POST
+def subscriber_request_opt_in(request, pk: int):
+    """The only way a manager can help an opted-out number back: ask its owner by text to reply YES."""
+    from messaging import services as messaging
+
+    subscriber = _get_subscriber_for_request(request, pk)
+    national = phones.format_national(subscriber.phone)
+    try:
+        messaging.double_opt_in_request(account=request.account, phone=subscriber.phone, cause=_cause(request))
+    except services.ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request, f"A double opt-in request was texted to {national}. It is opted in once its owner replies YES."
+        )
+    return redirect("subscribers:detail", pk=pk)
+
+
+@manager_required
+@require_POST
+def subscriber_tags_edit(request, pk: int):
+    subscriber = _get_subscriber_for_request(request, pk)
+    form = TagsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("tags", ["Check the tags."])))
+        return redirect("subscribers:detail", pk=pk)
+    result = services.subscriber_tags_update(
+        account=request.account,
+        phone=subscriber.phone,
+        cause=_cause(request),
+        add=form.cleaned_data["tags"],
+        exact=True,
+    )
+    if result.changed:
+        parts = []
+        if result.tags_added:
+            parts.append("added " + ", ".join(result.tags_added))
+        if result.tags_removed:
+            parts.append("removed " + ", ".join(result.tags_removed))
+        messages.success(request, f"Tags saved: {'; '.join(parts)}.")
+    else:
+        messages.info(request, "The tags were already like that; nothing changed.")
+    return HttpResponseRedirect(reverse("subscribers:detail", args=[pk]))
+
+
+STATUS_LABELS = dict(Status.choices)
+
+
+# --------------------------------------------------------------------------- bulk changes
+
+BULK_SPEC = {
+    "suspend": ("Suspend", "They will stop receiving alerts until reactivated."),
+    "reactivate": ("Reactivate", "Suspended numbers among them will receive alerts again."),
+    "opt_out": ("Opt out", "They will stop receiving alerts for good: only their owners can opt back in, by text."),
+    "delete": ("Delete", "They will be removed from the list with their tags. Their history is kept; numbers "
+               "whose owners opted out stay blocked from imports."),
+    "add_tag": ("Add the tag", ""),
+    "remove_tag": ("Remove the tag", ""),
+}  # fmt: skip
+
+
+@manager_required
+@require_POST
+def subscriber_bulk(request):
+    """A bulk action over ticked numbers or over everything the filter matches (in the query string)."""
+    form = BulkForm(request.POST)
+    back = reverse("subscribers:list") + (f"?{request.GET.urlencode()}" if request.GET else "")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    data = form.cleaned_data
+    action = data["action"]
+    _, filters = _filter_form(request)
+    if data["scope"] == "all":
+        selection = selectors.subscriber_search(account=request.account, filters=filters)
+    else:
+        selection = Subscriber.objects.listed().filter(account=request.account, pk__in=data["selected"])
+    count = selection.count()
+    if count == 0:
+        messages.error(request, "No numbers match: nothing was changed.")
+        return redirect(back)
+    label, explain = BULK_SPEC[action]
+    if action in STOPPING_ACTIONS and not data["confirmed"]:
+        context = {"label": label, "explain": explain, "count": count, "action": action, "data": data, "back": back,
+                   "filters": filters, "query": request.GET.urlencode()}  # fmt: skip
+        return render(request, "subscribers/confirm_bulk.html", context)
+    cause = _cause(request)
+    try:
+        if action == "delete":
+            result = services.subscribers_bulk_delete(account=request.account, selection=selection, cause=cause)
+        elif action in ("add_tag", "remove_tag"):
+            tag = {"add" if action == "add_tag" else "remove": data["tag"]}
+            result = services.subscribers_bulk_tag(account=request.account, selection=selection, cause=cause, **tag)
+        else:
+            result = services.subscribers_bulk_apply(
+                account=request.account, selection=selection, action=Action(action), cause=cause
+            )
+    except services.ServiceError as exc:
+        messages.error(request, exc.detail)
+        return redirect(back)
+    messages.success(request, _bulk_message(action, data, result))
+    if result.refused:
+        messages.warning(request, _refused_message(result))
+    return redirect(back)
+
+
+BULK_DONE = {
+    "suspend": "suspended",
+    "reactivate": "reactivated",
+    "opt_out": "opted out",
+    "delete": "deleted",
+}
+
+
+def _bulk_message(action: str, data: dict, result) -> str:
+    n = result.changed
+    noun = f"{n:,} number{'s' if n != 1 else ''}"
+    if action == "add_tag":
+        return f"Tag “{data['tag']}” added to {noun}."
+    if action == "remove_tag":
+        return f"Tag “{data['tag']}” removed from {noun}."
+    text = f"{noun} {BULK_DONE[action]}."
+    if result.unchanged:
+        text += f" {result.unchanged:,} already were, or could not be, and were left as they are."
+    return text
+
+
+REFUSED_TEXT = {
+    "opted_out": "opted out (only their owners can opt back in)",
+    "pending": "waiting for their owners to confirm a double opt-in request",
+    "not_found": "not on the list",
+}
+
+
+def _refused_message(result) -> str:
+    parts = [f"{n:,} {REFUSED_TEXT.get(code, code)}" for code, n in result.refused.items()]
+    return "Left unchanged: " + "; ".join(parts) + "."
+
+
+# --------------------------------------------------------------------------- exports
+
+
+@manager_required
+def subscriber_export(request):
+    form = ExportForm(request.GET)
+    fmt = form.cleaned_data["format"] if form.is_valid() else "csv"
+    _, filters = _filter_form(request)
+    qs = selectors.subscriber_search(account=request.account, filters=filters)
+    count, small = selectors.capped_count(qs, exports.INLINE_MAX)
+    if not small:
+        query = request.GET.copy()
+        query.pop("format", None)
+        job = exports.export_start(
+            account=request.account, user=request.user, fmt=fmt, query=query, expected=qs.count()
+        )
+        return redirect("subscribers:export_status", token=job.token)
+    name = exports.filename(request.account, fmt)
+    if fmt == "xlsx":
+        response = HttpResponse(exports.xlsx_bytes(qs, request.account), content_type=exports.CONTENT_TYPES["xlsx"])
+    else:
+        response = StreamingHttpResponse(
+            exports.csv_stream(qs, request.account), content_type=exports.CONTENT_TYPES["csv"]
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _get_export_for_request(request, token: str) -> exports.ExportJob:
+    job = exports.export_get(token)
+    if job is None or job.account_id != request.account.pk:
+        raise Http404("No such export (links expire after a day).")
+    return job
+
+
+@manager_required
+def export_status(request, token: str):
+    job = _get_export_for_request(request, token)
+    if request.htmx:
+        html = render(request, "subscribers/export_status.html#progress", {"job": job}).content
+        # Once the file is written (or failed) the fragment is final: htmx stops polling on 286.
+        return HttpResponseStopPolling(html) if job.state in ("done", "failed") else HttpResponse(html)
+    return render(request, "subscribers/export_status.html", {"job": job})
+
+
+@manager_required
+def export_download(request, token: str):
+    job = _get_export_for_request(request, token)
+    if job.state != "done" or not job.path.exists():
+        raise Http404("This export is not ready, or has expired.")
+    return FileResponse(
+        job.path.open("rb"), as_attachment=True, filename=job.file_name, content_type=exports.CONTENT_TYPES[job.fmt]
+    )
+
+
+# --------------------------------------------------------------------------- tags
+
+
+@manager_required
+def tag_list(request):
+    table = TagTable(selectors.tags_with_counts(account=request.account), order_by=request.GET.get("sort", "name"))
+    RequestConfig(request, paginate={"per_page": 100}).configure(table)
+    return render(request, "subscribers/tags.html", {"table": table})
+
+
+def _get_tag_for_request(request, pk: int) -> Tag:
+    tag = Tag.objects.filter(account=request.account, pk=pk).first()
+    if tag is None:
+        raise Http404("No such tag on this account.")
+    return tag
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def tag_detail(request, pk: int):
+    """Rename, merge or delete one tag. Deleting asks once, on this page."""
+    tag = _get_tag_for_request(request, pk)
+    rename = TagRenameForm(initial={"name": tag.name}, prefix="rename")
+    merge = TagMergeForm(account=request.account, tag=tag, prefix="merge")
+    op = request.POST.get("op")
+    if request.method == "POST":
+        try:
+            if op == "rename":
+                rename = TagRenameForm(request.POST, prefix="rename")
+                if rename.is_valid():
+                    old = tag.name
+                    services.tag_rename(account=request.account, tag=tag, name=rename.cleaned_data["name"])
+                    messages.success(request, f"Tag “{old}” renamed to “{tag.name}”.")
+                    return redirect("subscribers:tags")
+            elif op == "merge":
+                merge = TagMergeForm(request.POST, account=request.account, tag=tag, prefix="merge")
+                if merge.is_valid():
+                    into = _get_tag_for_request(request, merge.cleaned_data["into"])
+                    result = services.tag_merge(account=request.account, tag=tag, into=into, cause=_cause(request))
+                    moved = result.changed + result.unchanged
+                    messages.success(
+                        request,
+                        f"Tag “{tag.name}” merged into “{into.name}”: {moved:,} number{'s' if moved != 1 else ''} now carry “{into.name}”.",
+                    )
+                    return redirect("subscribers:tags")
+            elif op == "delete" and request.POST.get("confirmed") == "1":
+                name = tag.name
+                result = services.tag_delete(account=request.account, tag=tag, cause=_cause(request))
+                messages.success(
+                    request,
+                    f"Tag “{name}” deleted and removed from {result.changed:,} number{'s' if result.changed != 1 else ''}.",
+                )
+                return redirect("subscribers:tags")
+        except services.ServiceError as exc:
+            target = rename if op == "rename" else merge
+            target.add_error(exc.field if exc.field in target.fields else None, exc.detail)
+    carrying = selectors.tag_counts(account=request.account).get(tag.pk, {})
+    context = {"tag": tag, "rename": rename, "merge": merge, "total": carrying.get("total", 0), "opted_in": carrying.get("opted_in", 0),
+               "confirm_delete": op == "delete_ask"}  # fmt: skip
+    return render(request, "subscribers/tag.html", context)
+
+
+# --------------------------------------------------------------------------- usage
+
+
+@manager_required
+def usage(request):
+    months = selectors.new_numbers_by_month(account=request.account)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type=exports.CONTENT_TYPES["csv"])
+        response["Content-Disposition"] = f'attachment; filename="{request.account.slug}-usage.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["Month", "New numbers"])
+        for month in months:
+            writer.writerow([month.month.strftime("%Y-%m"), month.new_numbers])
+        return response
+    chart = charts.bars(
+        [(m.month.strftime("%b %Y"), m.new_numbers) for m in reversed(months[:24])], label="New numbers per month"
+    )
+    return render(
+        request,
+        "subscribers/usage.html",
+        {"months": months, "chart": chart, "total": sum(m.new_numbers for m in months)},
+    )

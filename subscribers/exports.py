@@ -1,0 +1,227 @@
+"""Exports of the list, or of a filtered view of it, as CSV or XLSX, streamed row by row.
+
+Every cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage
+return) is neutralised with a leading apostrophe, and XLSX cells are always written as strings.
+Phones are written in the national format, "(218) 555-0134", which re-imports as it is and does
+not start with "+" the way E.164 does.
+
+A small export is answered at once; a large one runs as an RQ job that writes a file, which the
+requester downloads from a link. The job's state is kept in the cache (a day), not in a table.
+"""
+
+import csv
+import io
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Prefetch
+from django.http import QueryDict
+from django.utils import timezone
+
+from subscribers import phones
+from subscribers.models import Account, Tag
+
+HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Up to this many rows an export is written while the manager waits; more goes to a job.
+INLINE_MAX = 10_000
+CHUNK = 2_000
+EXPORT_TTL = 24 * 3600
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def neutralise(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def rows(qs, account: Account) -> Iterator[list[str]]:
+    tz = account.tzinfo
+    qs = qs.order_by("phone").prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    for subscriber in qs.iterator(chunk_size=CHUNK):
+        yield [
+            neutralise(cell)
+            for cell in (
+                phones.format_national(subscriber.phone),
+                subscriber.get_status_display(),
+                subscriber.get_opted_out_by_display() if subscriber.opted_out_by else "",
+                "; ".join(tag.name for tag in subscriber.tags.all()),
+                subscriber.first_seen.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                subscriber.status_changed.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            )
+        ]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_stream(qs, account: Account) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
+    yield writer.writerow(HEADER)
+    for row in rows(qs, account):
+        yield writer.writerow(row)
+
+
+def write_csv(qs, account: Account, path: Path, progress=None) -> int:
+    n = 0
+    with path.open("w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for row in rows(qs, account):
+            writer.writerow(row)
+            n += 1
+            if progress and n % 10_000 == 0:
+                progress(n)
+    return n
+
+
+def write_xlsx(qs, account: Account, target, progress=None) -> int:
+    """Write an XLSX (path or file object) with openpyxl's write-only mode: constant memory."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Numbers")
+    sheet.append(HEADER)
+    n = 0
+    for row in rows(qs, account):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # never a formula, whatever the text
+            cells.append(cell)
+        sheet.append(cells)
+        n += 1
+        if progress and n % 10_000 == 0:
+            progress(n)
+    workbook.save(target)
+    return n
+
+
+def xlsx_bytes(qs, account: Account) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(qs, account, buffer)
+    return buffer.getvalue()
+
+
+def filename(account: Account, fmt: str) -> str:
+    stamp = timezone.now().astimezone(account.tzinfo).strftime("%Y-%m-%d")
+    return f"{account.slug}-numbers-{stamp}.{fmt}"
+
+
+# --------------------------------------------------------------------------- background exports
+
+
+@dataclass
+class ExportJob:
+    token: str
+    account_id: int
+    user_id: int
+    fmt: str
+    query: str  # the filter's query string
+    state: str = "queued"  # queued, running, done, failed
+    rows: int = 0
+    expected: int = 0
+    file_name: str = ""
+    error: str = ""
+    created: float = 0.0
+
+    @property
+    def path(self) -> Path:
+        return export_dir() / f"{self.token}.{self.fmt}"
+
+    @property
+    def percent(self) -> int:
+        return min(99, int(self.rows * 100 / self.expected)) if self.expected and self.state != "done" else 100
+
+    def save(self) -> None:
+        cache.set(_key(self.token), asdict(self), EXPORT_TTL)
+
+
+def _key(token: str) -> str:
+    return f"export:{token}"
+
+
+def export_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def export_get(token: str) -> ExportJob | None:
+    data = cache.get(_key(token)) if token.isalnum() else None
+    return ExportJob(**data) if data else None
+
+
+def export_start(*, account: Account, user, fmt: str, query: QueryDict, expected: int) -> ExportJob:
+    import django_rq
+
+    _sweep()
+    job = ExportJob(
+        token=secrets.token_hex(16), account_id=account.pk, user_id=user.pk, fmt=fmt, query=query.urlencode(),
+        expected=expected, file_name=filename(account, fmt), created=time.time(),
+    )  # fmt: skip
+    job.save()
+    django_rq.get_queue("default").enqueue("subscribers.jobs.export_run", job.token, job_timeout=3600)
+    return job
+
+
+def _sweep() -> None:
+    """Files of exports older than a day are deleted: their links have expired with them."""
+    cutoff = time.time() - EXPORT_TTL
+    for path in export_dir().glob("*.*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def subscribers_for_export(account: Account, query: str):
+    """The same numbers the list shows for this query string."""
+    from subscribers.forms import FilterForm
+    from subscribers.selectors import subscriber_search
+
+    form = FilterForm(QueryDict(query), account=account)
+    form.is_valid()
+    return subscriber_search(account=account, filters=form.to_filter())
+
+
+def export_run(token: str) -> None:
+    job = export_get(token)
+    if job is None:
+        return
+    account = Account.objects.get(pk=job.account_id)
+    job.state = "running"
+    job.save()
+
+    def progress(n: int) -> None:
+        job.rows = n
+        job.save()
+
+    partial = job.path.with_suffix(".part")
+    try:
+        qs = subscribers_for_export(account, job.query)
+        if job.fmt == "xlsx":
+            job.rows = write_xlsx(qs, account, partial, progress)
+        else:
+            job.rows = write_csv(qs, account, partial, progress)
+        partial.replace(job.path)
+        job.state = "done"
+    except Exception as exc:  # the requester is told; the worker log has the rest
+        job.state = "failed"
+        job.error = f"The export could not be written ({exc.__class__.__name__}). Try again, or narrow the filter."
+        raise
+    finally:
+        partial.unlink(missing_ok=True)
+        job.save()

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from subscribers import views
+
+app_name = "subscribers"
+
+urlpatterns = [
+    path("", views.subscriber_list, name="list"),
+    path("add/", views.subscriber_add, name="add"),
+    path("bulk/", views.subscriber_bulk, name="bulk"),
+    path("export/", views.subscriber_export, name="export"),
+    path("exports/<slug:token>/", views.export_status, name="export_status"),
+    path("exports/<slug:token>/download/", views.export_download, name="export_download"),
+    path("tags/", views.tag_list, name="tags"),
+    path("tags/<int:pk>/", views.tag_detail, name="tag"),
+    path("usage/", views.usage, name="usage"),
+    path("<int:pk>/", views.subscriber_detail, name="detail"),
+    path("<int:pk>/tags/", views.subscriber_tags_edit, name="edit_tags"),
+    path("<int:pk>/request-opt-in/", views.subscriber_request_opt_in, name="request_opt_in"),
+    path("<int:pk>/<slug:action>/", views.subscriber_action, name="action"),
+]
