@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/pick/", subscriber_views.pick_account, name="pick_account"),
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
     path("", include("registration.urls")),
+    path("settings/sftp/", include("sftpdrop.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("", include("messaging.urls")),
