@@ -1,10 +1,11 @@
 """The real SFTP drop server on a random loopback port, and a real asyncssh client to talk to it.
 
 The server runs in a thread with its own event loop; each test drives the client with
-`asyncio.run(...)` and checks the database afterwards, outside any event loop.
+`run(...)` and checks the database afterwards, outside any event loop.
 """
 
 import asyncio
+import concurrent.futures
 import threading
 
 import asyncssh
@@ -134,4 +135,6 @@ def connect(server: ServerThread, username: str, password: str | None = None, **
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Drive the client in a thread of its own: Playwright's sync API may hold a running loop in this one."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
