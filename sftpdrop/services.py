@@ -321,9 +321,8 @@ def drop_upload_finish(*, login: Login, path, file_name: str):
     The import takes the file over (and deletes it once its job has read it); if it is refused,
     the file stays with the caller, who removes it.
     """
-    from imports.services import ImportRefused, import_run_create
-
     from imports.models import Action, RunSource
+    from imports.services import ImportRefused, import_run_create
 
     account = _drop_account(login)
     target = drop_target(account=account)
