@@ -26,7 +26,7 @@ SETTINGS_NAV = [
     ("Texts", "messaging:texts", MANAGER),
     ("Sent texts", "messaging:outbox", MANAGER),
     ("API keys", "api_keys", MANAGER),
-    ("SFTP", "imports:sftp", MANAGER),
+    ("SFTP", "sftpdrop:credentials", MANAGER),
     ("Registration", "registration:brand", MANAGER),
     ("Users", "registration:users", MANAGER),
 ]

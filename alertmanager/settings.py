@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "registration",
     "ninja",
     "api",
+    "sftpdrop",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,17 @@ MESSAGING_FORWARD_RETRY_INTERVALS = [
 MESSAGING_WEBHOOK_TIMEOUT = env_float("MESSAGING_WEBHOOK_TIMEOUT", 10.0)
 WIDGET_LIMIT_PER_IP_PER_HOUR = env_int("WIDGET_LIMIT_PER_IP_PER_HOUR", 5)
 WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR = env_int("WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR", 200)
+# The SFTP drop (sftpdrop): a utility's scheduled job pushes files that are imported, then deleted.
+SFTP_HOST_KEY_PATH = Path(os.environ.get("SFTP_HOST_KEY_PATH", BASE_DIR / "var" / "sftp_host_key"))
+SFTP_SPOOL_DIR = Path(os.environ.get("SFTP_SPOOL_DIR", BASE_DIR / "var" / "sftp"))
+SFTP_PUBLIC_HOST = os.environ.get("SFTP_PUBLIC_HOST", "")  # empty: the host name the web app is reached at
+SFTP_PUBLIC_PORT = env_int("SFTP_PUBLIC_PORT", 2222)
+SFTP_LOGIN_TIMEOUT = env_int("SFTP_LOGIN_TIMEOUT", 30)
+SFTP_MAX_UNAUTHENTICATED_PER_IP = env_int("SFTP_MAX_UNAUTHENTICATED_PER_IP", 5)
+SFTP_MAX_FILE_BYTES = env_int("SFTP_MAX_FILE_BYTES", MAX_UPLOAD_BYTES)
+SFTP_LOCKOUT_FAILURES = env_int("SFTP_LOCKOUT_FAILURES", 4)
+SFTP_LOCKOUT_WINDOW_SECONDS = env_int("SFTP_LOCKOUT_WINDOW_SECONDS", 20 * 60)
+SFTP_LOCKOUT_BLOCK_SECONDS = env_int("SFTP_LOCKOUT_BLOCK_SECONDS", 60 * 60)
 
 # Text registration (US 10DLC): which campaign registry, and how long a job waits for its answer.
 REGISTRATION_REGISTRY = os.environ.get("REGISTRATION_REGISTRY", "simulated")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("registration.urls")),
     path("", include("imports.urls")),
     path("numbers/", include("subscribers.urls")),
+    path("settings/sftp/", include("sftpdrop.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("", include("messaging.urls")),

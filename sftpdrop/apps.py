@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SftpdropConfig(AppConfig):
+    name = "sftpdrop"
+    verbose_name = "SFTP drop"
