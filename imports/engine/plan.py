@@ -18,11 +18,16 @@ REJECTED_REASON_CHANGED = "changed_since"
 
 def state_sql(alias: str) -> str:
     """A subscriber row's State (as its value), or 'none' when the LEFT JOIN found no row."""
+    return state_of_sql(f"{alias}.status", f"{alias}.opted_out_by", missing=f"{alias}.id IS NULL")
+
+
+def state_of_sql(status: str, opted_out_by: str, *, missing: str) -> str:
+    """State.of() in SQL: a status and who opted out, as the State value; 'none' where `missing` holds."""
     return (
-        f"CASE WHEN {alias}.id IS NULL THEN 'none' "
-        f"WHEN {alias}.status = 'opted_out' AND {alias}.opted_out_by = 'subscriber' THEN 'opted_out_subscriber' "
-        f"WHEN {alias}.status = 'opted_out' THEN 'opted_out_customer' "
-        f"ELSE {alias}.status END"
+        f"CASE WHEN {missing} THEN 'none' "
+        f"WHEN {status} = 'opted_out' AND {opted_out_by} = 'subscriber' THEN 'opted_out_subscriber' "
+        f"WHEN {status} = 'opted_out' THEN 'opted_out_customer' "
+        f"ELSE {status} END"
     )
 
 

@@ -8,13 +8,10 @@ left it, and the revert is recorded like any other change.
 """
 
 from imports.engine import store
-from imports.engine.plan import state_sql
+from imports.engine.plan import state_of_sql, state_sql
 
-_LEFT_STATE = (
-    "CASE WHEN e.new_status = '' THEN 'none' "
-    "WHEN e.new_status = 'opted_out' AND e.opted_out_by = 'subscriber' THEN 'opted_out_subscriber' "
-    "WHEN e.new_status = 'opted_out' THEN 'opted_out_customer' ELSE e.new_status END"
-)
+# The state the undone run left the number in, read from its opt event.
+_LEFT_STATE = state_of_sql("e.new_status", "e.opted_out_by", missing="e.new_status = ''")
 
 
 def _build(t: store.Tables, p: dict) -> None:
