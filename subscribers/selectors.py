@@ -23,6 +23,7 @@ from subscribers.models import Account, OptEvent, Status, Subscriber, Subscriber
 # Counting every match of a broad filter on a million rows costs more than the page itself.
 COUNT_CAP = 10_000
 FIGURES_TIMEOUT = 600
+LAST_FIGURES_TIMEOUT = 7 * 24 * 3600
 CHART_DAYS = 90
 
 
@@ -94,7 +95,14 @@ def _figures_key(account: Account, name: str) -> str:
     run = ImportRun.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "stage").first()
     tags = Tag.objects.filter(account=account).count()
     stamp = f"{event[0]}.{event[1].timestamp()}" if event else "0"
-    return f"figures:{account.pk}:{name}:{stamp}:{run[0] if run else 0}.{run[1] if run else ''}:{tags}"
+    return f"{_figures_prefix(account)}:{name}:{stamp}:{run[0] if run else 0}.{run[1] if run else ''}:{tags}"
+
+
+def _figures_prefix(account: Account) -> str:
+    # Every figure's keys, current and last, carry the account's generation, so that figures_forget
+    # drops them all at once; a list of the keys written would miss the ones written before it expired.
+    generation = cache.get(f"figures:{account.pk}:generation", 0)
+    return f"figures:{account.pk}:g{generation}"
 
 
 # A figure that took longer than this to compute is not computed again while a page waits: the page
@@ -108,7 +116,7 @@ def _cached(account: Account, name: str, compute):
     value = cache.get(key)
     if value is not None:
         return value
-    last_key = f"figures:{account.pk}:{name}:last"
+    last_key = f"{_figures_prefix(account)}:{name}:last"
     last = cache.get(last_key)
     if last is not None and last["seconds"] > SLOW_FIGURE_SECONDS and not _computing_in_job:
         _refresh_later(account)
@@ -116,10 +124,7 @@ def _cached(account: Account, name: str, compute):
     started = time.perf_counter()
     value = compute()
     cache.set(key, value, FIGURES_TIMEOUT)
-    cache.set(last_key, {"value": value, "seconds": time.perf_counter() - started}, 7 * 24 * 3600)
-    # Remembered so figures_forget can drop the current entries without knowing their keys.
-    known = cache.get(f"figures:{account.pk}:keys") or []
-    cache.set(f"figures:{account.pk}:keys", [*known[-40:], key, last_key], FIGURES_TIMEOUT)
+    cache.set(last_key, {"value": value, "seconds": time.perf_counter() - started}, LAST_FIGURES_TIMEOUT)
     return value
 
 
@@ -146,9 +151,8 @@ def figures_refresh(*, account: Account) -> None:
 
 
 def figures_forget(*, account: Account) -> None:
-    keys = cache.get(f"figures:{account.pk}:keys") or []
-    cache.delete_many(keys)
-    cache.delete(f"figures:{account.pk}:keys")
+    """Drop every cached figure of the account, last values included: the next page computes them."""
+    cache.set(f"figures:{account.pk}:generation", time.time_ns(), None)
 
 
 def status_counts(*, account: Account) -> dict[str, int]:

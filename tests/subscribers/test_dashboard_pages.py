@@ -94,3 +94,18 @@ def test_slow_figures_are_served_from_their_last_value_while_a_job_updates_them(
     run_worker("default")
     fresh = manager_client.get(reverse("dashboard"))
     assert fresh.context["counts"]["opted_in"] == 2
+
+
+def test_forgetting_the_figures_drops_their_last_values_too(manager_client, account, monkeypatch):
+    from django.core.cache import cache
+
+    from subscribers import selectors
+
+    cache.delete(f"figures:{account.pk}:refreshing")
+    monkeypatch.setattr(selectors, "SLOW_FIGURE_SECONDS", -1.0)
+    _opt_in(account, "+12185550101")
+    assert manager_client.get(reverse("dashboard")).context["counts"]["opted_in"] == 1
+    _opt_in(account, "+12185550102")
+    selectors.figures_forget(account=account)
+    # Without its last value a slow figure cannot be served stale: the page computes it.
+    assert manager_client.get(reverse("dashboard")).context["counts"]["opted_in"] == 2
