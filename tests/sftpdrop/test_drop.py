@@ -69,6 +69,18 @@ def test_a_completed_upload_becomes_an_sftp_import_and_leaves_no_file(
     assert _leftovers(drop_settings) == []
 
 
+def test_its_results_are_in_the_import_history_like_a_web_upload(
+    drop_server, credentials, rq_queues, drop_settings, manager_client
+):
+    credential, password = credentials
+    run(_upload(drop_server, credential, password, "nightly.csv", b"Phone\n2025550143\n"))
+    run_worker("imports")
+    imported = ImportRun.objects.get()
+    assert "nightly.csv" in manager_client.get("/imports/").content.decode()
+    page = manager_client.get(f"/imports/{imported.pk}/").content.decode()
+    assert "SFTP" in page and "nightly.csv" in page
+
+
 def test_it_uses_the_accounts_approved_configuration(drop_server, account, manager, rq_queues, drop_settings):
     configuration = imports_services.configuration_save(
         account=account,

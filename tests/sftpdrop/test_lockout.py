@@ -152,3 +152,44 @@ def test_support_can_lift_a_block_in_the_admin(drop_server, credentials, client,
     block.refresh_from_db()
     assert block.lifted_by == support
     assert _accepted(drop_server, credential.username, password)
+
+
+def test_two_servers_running_at_once_share_the_counters(start_server, credentials):
+    credential, password = credentials
+    first, second = start_server(), start_server()
+    _fail(first, credential.username)
+    _fail(second, credential.username)
+    _fail(first, credential.username)
+    _fail(second, credential.username)
+    assert not _accepted(first, credential.username, password)
+    assert not _accepted(second, credential.username, password)
+
+
+def test_an_app_login_is_not_an_sftp_login(drop_server, credentials, manager):
+    assert not _accepted(drop_server, manager.username, "pw-for-tests-123")
+    assert SftpLoginFailure.objects.filter(account=None).count() == 1
+
+
+def test_a_key_credential_logs_in_with_its_key_only(drop_server, ready_account):
+    from sftpdrop import services
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    credential, password = services.credential_create(
+        account=ready_account, public_key=key.export_public_key().decode().strip()
+    )
+    assert password is None
+
+    def login_with(private_key) -> bool:
+        async def attempt():
+            async with connect(drop_server, credential.username, client_keys=[private_key]) as conn:
+                async with conn.start_sftp_client() as sftp:
+                    return await sftp.realpath(".")
+
+        try:
+            return run(attempt()) == "/"
+        except asyncssh.PermissionDenied:
+            return False
+
+    assert login_with(key)
+    assert not login_with(asyncssh.generate_private_key("ssh-ed25519"))
+    assert not _accepted(drop_server, credential.username, "any-password")
