@@ -46,8 +46,25 @@ def _clean_tags(cells) -> tuple[list[str], str | None]:
     return list(seen.values()), None
 
 
+_CLEANED: dict[tuple, tuple[list[str], str | None]] = {}
+
+
+def _cleaned(cells: list) -> tuple[list[str], str | None]:
+    """_clean_tags, remembered: the tag columns of a file repeat a few thousand combinations over its rows.
+    Only all-text cells are remembered, as a tuple key would take 1 and True (or 1.0) for the same cell."""
+    if not all(cell.__class__ is str for cell in cells):
+        return _clean_tags(cells)
+    key = tuple(cells)
+    cleaned = _CLEANED.get(key)
+    if cleaned is None:
+        if len(_CLEANED) > 50_000:
+            _CLEANED.clear()
+        cleaned = _CLEANED[key] = _clean_tags(cells)
+    return cleaned
+
+
 def _entry(number: int, phone_cells: list, tag_cells: list) -> Entry:
-    tags, too_long = _clean_tags(tag_cells)
+    tags, too_long = _cleaned(tag_cells)
     if too_long is not None:
         detail = f"A tag is longer than {Tag.MAX_LENGTH} characters: “{too_long[:30]}…”."
         return Entry(number, phone_cells, [], TAG_TOO_LONG, detail)

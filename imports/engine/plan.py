@@ -109,13 +109,13 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
             "WHERE s.account_id = %(account)s AND s.status = 'opted_in' "
             f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
         )
-    store.create_table_as(
-        t.plan,
+    # Every number the run looks at, with the state it is in: the file's numbers, and for the modes that act on
+    # numbers missing from the file, the opted-in numbers it lacks.
+    looked_at = (
         "SELECT f.phone, f.row_number, s.id AS subscriber_id, 1 AS in_file, "
         f"{state_sql('s')} AS old_state, CASE WHEN s.removed_at IS NULL THEN 0 ELSE 1 END AS removed "
         f"FROM {t.f} f LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone "
-        f"{missing}",
-        p,
+        f"{missing}"
     )
     in_new, in_decision = decision_sql(rules.in_file)
     if rules.missing is not None:
@@ -132,7 +132,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
         "WHERE e.account_id = %(account)s AND e.phone = x.phone) THEN 1 ELSE 0 END AS is_new, "
         "CASE WHEN new_state <> old_state THEN 0 ELSE 1 END AS applied "
-        f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM {t.plan}) x",
+        f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({looked_at}) p) x",
         p,
         index=() if store.is_postgres() else ("phone", "subscriber_id"),
     )
