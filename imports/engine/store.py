@@ -146,11 +146,11 @@ _ARRAYS: dict[tuple, str] = {}
 def _copy_array(values: list[str]) -> str:
     """A tags array in COPY's text format. A file repeats a few thousand combinations of tags (district,
     feeder, substation) over its rows, so each is spelled once; the cache is bounded for files that don't."""
+    if not values:
+        return "{}"
     key = tuple(values)
     spelled = _ARRAYS.get(key)
     if spelled is None:
-        if not values:
-            return "{}"
         quoted = ['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
         spelled = ("{" + ",".join(quoted) + "}").translate(_COPY_ESCAPES)
         if len(_ARRAYS) > 50_000:

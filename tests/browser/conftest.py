@@ -55,6 +55,20 @@ def login(page, live_server):
     return do_login
 
 
+@pytest.fixture
+def lakeside():
+    """An account with one manager, who logs in with `login("manager")`. Tests that need numbers on the list
+    define their own."""
+    from django.contrib.auth import get_user_model
+
+    from subscribers.models import Account, Membership, Role
+
+    account = Account.objects.create(slug="lakeside", name="Lakeside Electric Cooperative")
+    user = get_user_model().objects.create_user("manager", password="lakeside-demo")
+    Membership.objects.create(user=user, account=account, role=Role.MANAGER)
+    return account
+
+
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

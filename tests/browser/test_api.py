@@ -1,20 +1,11 @@
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from api.models import ApiKey
-from subscribers.models import Account, Membership, Role, Source, Subscriber
+from subscribers.models import Source, Subscriber
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def lakeside():
-    account = Account.objects.create(slug="lakeside", name="Lakeside Electric Cooperative")
-    user = get_user_model().objects.create_user("manager", password="lakeside-demo")
-    Membership.objects.create(user=user, account=account, role=Role.MANAGER)
-    return account
 
 
 def test_a_manager_makes_a_key_their_system_uses_then_revokes_it(live_server, page, login, lakeside):

@@ -2,24 +2,14 @@
 
 import asyncssh
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from sftpdrop.hostkey import host_key_fingerprint
 from sftpdrop.models import SftpCredential
-from subscribers.models import Account, Membership, Role
 from tests.browser.conftest import screenshot
 from tests.sftpdrop.conftest import Clock, ServerThread, connect, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def lakeside():
-    account = Account.objects.create(slug="lakeside", name="Lakeside Electric Cooperative")
-    user = get_user_model().objects.create_user("manager", password="lakeside-demo")
-    Membership.objects.create(user=user, account=account, role=Role.MANAGER)
-    return account
 
 
 @pytest.fixture
