@@ -1,24 +1,27 @@
 """API keys and idempotent requests: making, checking and revoking keys; remembering first answers."""
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+import redis
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from api.gate import LAST_USED_PRECISION, Admission, KeyIdentity, gate_forget, gate_pass
 from api.models import ApiKey, IdempotencyRecord
 from subscribers.models import Account
 from subscribers.services import ServiceError
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "amk_"
 # A key is checked on every request: a keyed hash costs microseconds, a password hasher would
 # cost tens of milliseconds, and a 190-bit random key needs no stretching.
 _HMAC_SALT = "alertmanager.api.ApiKey"
-# Touching the key row on every request would turn each read into a write; a minute is precise enough.
-LAST_USED_PRECISION = timedelta(minutes=1)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # A first request that has not answered in this time died with its process; its key may be used again.
 IDEMPOTENCY_ABANDONED = timedelta(minutes=2)
@@ -47,7 +50,17 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by=None) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.revoked_by = revoked_by
         api_key.save(update_fields=["revoked_at", "revoked_by"])
+    api_key_forget(api_key=api_key)
     return api_key
+
+
+def api_key_forget(*, api_key: ApiKey) -> None:
+    """Send every process back to the database for this key (revoked or deleted): 401 from the next request."""
+    try:
+        gate_forget(digest=api_key.digest)
+    except redis.RedisError:
+        # The remembered identity lapses by itself within gate.IDENTITY_TTL.
+        logger.warning("API key %s not forgotten in Redis: unreachable", api_key.pk, exc_info=True)
 
 
 def api_key_authenticate(*, token: str) -> ApiKey | None:
@@ -61,6 +74,49 @@ def api_key_authenticate(*, token: str) -> ApiKey | None:
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+    return api_key
+
+
+def api_key_admit(*, token: str) -> tuple[ApiKey, float | None] | None:
+    """The active key this token is and the seconds it must wait (None: go now), or None for no such key.
+
+    One Redis call on most requests (gate.py); the database is read only when Redis does not know the
+    key, and when Redis cannot be reached, in which case the rate limit is not counted: refusing every
+    request because the counter is unreachable would stop opt-outs too.
+    """
+    if not token or not token.startswith(KEY_PREFIX) or len(token) > 100:
+        return None
+    digest = _digest(token)
+    try:
+        admission = gate_pass(digest=digest)
+        if admission is None:
+            identity = _key_identity(digest)
+            if identity is None:
+                return None
+            admission = gate_pass(digest=digest, identity=identity)
+    except redis.RedisError:
+        logger.warning("API key checked without Redis: unreachable; rate limit not counted", exc_info=True)
+        api_key = api_key_authenticate(token=token)
+        return None if api_key is None else (api_key, None)
+    if admission.record_use:
+        ApiKey.objects.filter(pk=admission.identity.key_id).update(last_used_at=timezone.now())
+    return _identified_key(admission), admission.wait
+
+
+def _key_identity(digest: str) -> KeyIdentity | None:
+    row = ApiKey.objects.filter(digest=digest, revoked_at__isnull=True).values_list("pk", "account_id", "name").first()
+    return None if row is None else KeyIdentity(*row)
+
+
+def _identified_key(admission: Admission) -> ApiKey:
+    """The key and its account as model instances built from the identity, without a query: any other
+    field is read from the database if something asks for it."""
+    identity = admission.identity
+    account = Account.from_db(DEFAULT_DB_ALIAS, ["id"], [identity.account_id])
+    api_key = ApiKey.from_db(
+        DEFAULT_DB_ALIAS, ["id", "account_id", "name"], [identity.key_id, identity.account_id, identity.name]
+    )
+    api_key.account = account
     return api_key
 
 

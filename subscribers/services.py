@@ -68,6 +68,8 @@ class Result:
     created: bool = False
     tags_added: list[str] = field(default_factory=list)
     tags_removed: list[str] = field(default_factory=list)
+    # The number's tags after the change, when the service read them anyway (None: not read).
+    tags: list[str] | None = None
 
     @property
     def changed(self) -> bool:
@@ -151,6 +153,7 @@ def _tag_names(subscriber: Subscriber) -> dict[str, Tag]:
 
 
 def _change_tags(subscriber: Subscriber, *, add: list[Tag], remove_names: Iterable[str], exact: bool) -> tuple:
+    """(names added, names removed, the number's names after the change)."""
     current = _tag_names(subscriber)
     wanted = {tag.name.lower(): tag for tag in add}
     if exact:
@@ -163,7 +166,8 @@ def _change_tags(subscriber: Subscriber, *, add: list[Tag], remove_names: Iterab
         SubscriberTag.objects.filter(subscriber=subscriber, tag__in=drop).delete()
     if new:
         SubscriberTag.objects.bulk_create([SubscriberTag(subscriber=subscriber, tag=tag) for tag in new])
-    return [tag.name for tag in new], [tag.name for tag in drop]
+    after = [tag.name for tag in current.values() if tag not in drop] + [tag.name for tag in new]
+    return [tag.name for tag in new], [tag.name for tag in drop], after
 
 
 @transaction.atomic
@@ -197,7 +201,7 @@ def _apply_change(account, phone, subscriber, old, decision: Change, cause, tag_
     new = decision.to
     created = False
     if new is State.NONE:
-        added, removed = [], []
+        added, removed, after = [], [], []
         if subscriber is not None:
             removed = [tag.name for tag in subscriber.tags.all()]
             subscriber.delete()
@@ -216,8 +220,8 @@ def _apply_change(account, phone, subscriber, old, decision: Change, cause, tag_
             if new.status != "opted_out":
                 subscriber.removed_at = None  # the owner opted back in: back on the working list
             subscriber.save(update_fields=["status", "opted_out_by", "status_changed", "removed_at"])
-        added, removed = _change_tags(subscriber, add=tag_objs, remove_names=remove_tags, exact=exact)
-    result = Result(subscriber, decision.outcome, old, new, created, added, removed)
+        added, removed, after = _change_tags(subscriber, add=tag_objs, remove_names=remove_tags, exact=exact)
+    result = Result(subscriber, decision.outcome, old, new, created, added, removed, after)
     if result.changed:
         _write_event(account, phone, old, new, cause, added, removed)
     return result
@@ -282,8 +286,8 @@ def subscriber_tags_update(
     if subscriber is None or subscriber.removed_at is not None:
         raise TransitionRefused("not_found", "This number is not on the list.", field="phone")
     state = State.of(subscriber.status, subscriber.opted_out_by)
-    added, removed = _change_tags(subscriber, add=tag_objs, remove_names=remove, exact=exact)
-    result = Result(subscriber, Outcome.UNCHANGED, state, state, False, added, removed)
+    added, removed, after = _change_tags(subscriber, add=tag_objs, remove_names=remove, exact=exact)
+    result = Result(subscriber, Outcome.UNCHANGED, state, state, False, added, removed, after)
     if result.changed:
         _write_event(account, phone, state, state, cause, added, removed)
     return result

@@ -13,9 +13,10 @@ def _quick_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_counts():
-    """Rate-limit counts live in Redis and outlast a test's database; start every test at zero."""
+    """Rate-limit counts, remembered keys and last-use markers live in Redis and outlast a test's
+    database; start every test without them."""
     client = redis.Redis.from_url(django_settings.REDIS_URL)
-    for key in client.scan_iter("am:api:rate:*"):
+    for key in client.scan_iter("am:api:*"):
         client.delete(key)
     yield
 

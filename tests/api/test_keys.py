@@ -3,10 +3,13 @@
 import io
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from api import services
+from api import gate, services
+from api.gate import LAST_USED_PRECISION, KeyIdentity, gate_pass
 from api.models import ApiKey
 from tests.api.conftest import ApiClient, assert_error
 
@@ -58,10 +61,79 @@ def test_it_records_when_a_key_was_last_used_without_writing_on_every_request(ap
     api_key.refresh_from_db()
     assert api_key.last_used_at == first  # within the minute: not written again
 
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=first - services.LAST_USED_PRECISION)
+    # A minute later (its marker in Redis lapsed) the next request records its use again.
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=first - LAST_USED_PRECISION)
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"am:api:used:{api_key.digest}")
     api.get("/subscribers")
     api_key.refresh_from_db()
-    assert api_key.last_used_at > first - services.LAST_USED_PRECISION
+    assert api_key.last_used_at > first - LAST_USED_PRECISION
+
+
+def test_it_records_a_use_once_a_minute_for_every_process_together(api, api_key):
+    api.get("/subscribers")
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=None)
+
+    # Another process within the same minute: the marker in Redis is shared, so it does not write either.
+    services.api_key_admit(token=api_key.token)
+    api.get("/subscribers")
+
+    api_key.refresh_from_db()
+    assert api_key.last_used_at is None
+
+
+def test_a_known_key_is_let_in_without_reading_the_database(api, django_assert_num_queries):
+    assert api.get("/subscribers/+12025550173").status_code == 404  # the key is now known to Redis
+
+    # The number, nothing else: no key lookup, no last-use write within the minute.
+    with django_assert_num_queries(1):
+        assert api.get("/subscribers/+12025550173").status_code == 404
+
+
+def test_a_revoked_key_is_refused_right_after_it_was_used(client, api_key, manager):
+    api = ApiClient(client, api_key.token)
+    assert api.get("/subscribers").status_code == 200
+    assert redis.Redis.from_url(settings.REDIS_URL).exists(f"am:api:key:{api_key.digest}")
+
+    services.api_key_revoke(api_key=ApiKey.objects.get(pk=api_key.pk), revoked_by=manager)
+
+    assert_error(api.get("/subscribers"), 401, "unauthorized")
+    assert_error(api.get("/subscribers"), 401, "unauthorized")
+
+
+def test_a_request_that_read_the_key_before_it_was_revoked_cannot_make_it_known_again(api, api_key):
+    identity = KeyIdentity(api_key.pk, api_key.account_id, api_key.name)
+    services.api_key_revoke(api_key=ApiKey.objects.get(pk=api_key.pk))
+
+    # That request found the key active in the database and hands its identity to Redis after the revocation.
+    assert gate_pass(digest=api_key.digest, identity=identity) is not None
+
+    assert gate_pass(digest=api_key.digest) is None  # not remembered: the next request reads the database
+    assert_error(api.get("/subscribers"), 401, "unauthorized")
+
+
+def test_a_deleted_key_is_refused_at_once(api, api_key, account):
+    assert api.get("/subscribers").status_code == 200
+
+    ApiKey.objects.get(pk=api_key.pk).delete()
+    assert_error(api.get("/subscribers"), 401, "unauthorized")
+
+
+def test_the_keys_of_a_deleted_account_are_refused_at_once(api, account):
+    assert api.get("/subscribers").status_code == 200
+
+    account.delete()
+    assert_error(api.get("/subscribers"), 401, "unauthorized")
+
+
+def test_keys_still_work_without_redis_only_uncounted(api, api_key, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    gate._local.__dict__.clear()  # this thread's client was made for the old address
+    try:
+        settings.API_RATE_LIMIT = 1
+        settings.API_RATE_BURST = 1
+        assert [api.get("/subscribers").status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        gate._local.__dict__.clear()
 
 
 def test_the_command_prints_a_working_key(client, account):

@@ -2,7 +2,7 @@
 
 import redis
 
-from api.ratelimit import rate_limit_wait
+from api.gate import KeyIdentity, gate_pass
 from tests.api.conftest import ApiClient, assert_error
 
 PHONE = "+12025550173"
@@ -33,9 +33,10 @@ def test_the_count_is_shared_by_every_process_through_redis(api, api_key, settin
     settings.API_RATE_LIMIT = 1
     settings.API_RATE_BURST = 2
     # Another web process, with its own connection, spends the key's burst.
-    assert rate_limit_wait(bucket=str(api_key.pk)) is None
-    assert rate_limit_wait(bucket=str(api_key.pk)) is None
-    assert redis.Redis.from_url(settings.REDIS_URL).exists(f"am:api:rate:{api_key.pk}")
+    identity = KeyIdentity(api_key.pk, api_key.account_id, api_key.name)
+    assert gate_pass(digest=api_key.digest, identity=identity).wait is None
+    assert gate_pass(digest=api_key.digest).wait is None
+    assert redis.Redis.from_url(settings.REDIS_URL).exists(f"am:api:rate:{api_key.digest}")
 
     assert_error(api.get("/subscribers"), 429, "rate_limited")
 
