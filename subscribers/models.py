@@ -101,7 +101,9 @@ class SubscriberQuerySet(models.QuerySet):
 
 
 class Subscriber(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscribers")
+    # Indexed by the (account, phone) constraint and the (account, …) indexes: one of its own would only be
+    # one more to write per imported number.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscribers", db_index=False)
     phone = models.CharField(max_length=16, help_text="E.164, e.g. +12025550173")
     status = models.CharField(max_length=16, choices=Status.choices)
     opted_out_by = models.CharField(max_length=16, choices=OptedOutBy.choices, blank=True)
@@ -138,8 +140,9 @@ class Subscriber(models.Model):
 
 
 class SubscriberTag(models.Model):
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE)
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    # Both indexed by the constraint and the index below, which lead with them.
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subscriber", "tag"], name="subscribertag_unique")]
@@ -152,7 +155,8 @@ class OptEvent(models.Model):
     Keyed by phone rather than by subscriber row, so a number's history survives its deletion.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_events")
+    # Indexed by optevent_account_phone and optevent_account_created, which lead with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_events", db_index=False)
     phone = models.CharField(max_length=16)
     old_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
     new_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
@@ -166,7 +170,13 @@ class OptEvent(models.Model):
     # No database constraint: an import writes hundreds of thousands of events in one commit and
     # deferred foreign-key checks on them cost seconds; the run row is never deleted.
     import_run = models.ForeignKey(
-        "imports.ImportRun", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "imports.ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # optevent_import_run
+        related_name="+",
     )
     message_sid = models.CharField(max_length=64, blank=True, help_text="The inbound text that caused it")
     note = models.CharField(max_length=200, blank=True)

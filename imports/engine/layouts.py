@@ -43,7 +43,8 @@ def _clean_tags(cells) -> tuple[list[str], str | None]:
         if len(name) > Tag.MAX_LENGTH:
             return [], name
         seen.setdefault(name.lower(), name)
-    return list(seen.values()), None
+    # In one order, so that two rows with the same tags have the same list (the engine compares lists).
+    return [seen[key] for key in sorted(seen)], None
 
 
 _CLEANED: dict[tuple, tuple[list[str], str | None]] = {}

@@ -91,20 +91,17 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     p = {"account": account_id}
     store.create_table_as(
         t.f,
-        f"SELECT phone, min(seq) AS first_seq, min(row_number) AS row_number FROM {t.rows} "
-        "WHERE reason IS NULL GROUP BY phone",
+        f"SELECT phone, min(seq) AS first_seq, min(row_number) AS row_number, count(*) AS n, "
+        f"CASE WHEN count(*) = 1 THEN min(tags) ELSE {store.empty_tags()} END AS tags "
+        f"FROM {t.rows} WHERE reason IS NULL GROUP BY phone",
         index=() if store.is_postgres() else ("phone",),
+        analyze="phone, first_seq, n",
     )
-    store.create_table_as(
-        t.ftag,
-        f"SELECT phone, key, min(name) AS name FROM (SELECT r.phone, lower(t.value) AS key, t.value AS name "
-        f"FROM {t.rows} r, {store.unnest_tags('r')} WHERE r.reason IS NULL) x GROUP BY phone, key",
-        index=() if store.is_postgres() else ("phone, key",),
-    )
+    _merge_duplicate_tags(t)
     missing = ""
     if rules.missing is not None:
         missing = (
-            "UNION ALL SELECT s.phone, NULL AS row_number, s.id AS subscriber_id, 0 AS in_file, "
+            "UNION ALL SELECT s.phone, NULL AS row_number, NULL AS tags, s.id AS subscriber_id, 0 AS in_file, "
             "'opted_in' AS old_state, 0 AS removed FROM subscribers_subscriber s "
             "WHERE s.account_id = %(account)s AND s.status = 'opted_in' "
             f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
@@ -112,7 +109,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     # Every number the run looks at, with the state it is in: the file's numbers, and for the modes that act on
     # numbers missing from the file, the opted-in numbers it lacks.
     looked_at = (
-        "SELECT f.phone, f.row_number, s.id AS subscriber_id, 1 AS in_file, "
+        "SELECT f.phone, f.row_number, f.tags, s.id AS subscriber_id, 1 AS in_file, "
         f"{state_sql('s')} AS old_state, CASE WHEN s.removed_at IS NULL THEN 0 ELSE 1 END AS removed "
         f"FROM {t.f} f LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone "
         f"{missing}"
@@ -126,7 +123,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         new_state, decision = in_new, in_decision
     store.create_table_as(
         t.dec,
-        "SELECT phone, row_number, subscriber_id, in_file, old_state, removed, new_state, decision, "
+        "SELECT phone, row_number, tags, subscriber_id, in_file, old_state, removed, new_state, decision, "
         f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
         f"{_by_of('new_state')} AS new_by, "
         "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
@@ -135,31 +132,97 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({looked_at}) p) x",
         p,
         index=() if store.is_postgres() else ("phone", "subscriber_id"),
+        analyze="phone, subscriber_id, in_file, old_state, new_state, decision, applied",
     )
-    _build_tags(tables, rules)
+    _build_tags(tables, rules, account_id)
     return _summary(tables, account_id)
 
 
-def _build_tags(t: store.Tables, rules: Rules) -> None:
-    eligible = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
+def _merge_duplicate_tags(t: store.Tables) -> None:
+    """A number on several rows gets the tags of all of them (a name's spelling: the first in sort order)."""
     store.create_table_as(
-        t.cur,
-        "SELECT d.phone, st.id AS link_id, st.tag_id, tg.name, lower(tg.name) AS key "
-        f"FROM {t.dec} d JOIN subscribers_subscribertag st ON st.subscriber_id = d.subscriber_id "
-        f"JOIN subscribers_tag tg ON tg.id = st.tag_id WHERE {eligible}"
-        + ("" if rules.tags != Tags.NONE else " AND 1 = 0"),
+        t.merged,
+        f"SELECT phone, {store.tags_agg('name', 'key')} AS tags FROM (SELECT r.phone, lower(t.value) AS key, "
+        f"min(t.value) AS name FROM {t.rows} r, {store.unnest_tags('r')} WHERE r.reason IS NULL "
+        f"AND r.phone IN (SELECT phone FROM {t.f} WHERE n > 1) GROUP BY r.phone, lower(t.value) ORDER BY 1, 2) x "
+        "GROUP BY phone",
+        analyze=False,
+    )
+    store.execute(f"UPDATE {t.f} SET tags = m.tags FROM {t.merged} m WHERE {t.f}.phone = m.phone")
+
+
+_ELIGIBLE = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
+
+
+def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
+    """The tag changes: `add` (file tags a number lacks) and `rem` (links to delete), with their names per number
+    (`adda`, `rema`).
+
+    Most numbers of a re-import keep their tags. On PostgreSQL those are recognised wholesale — the tag ids a
+    combination of file tags stands for (`combo`), against the ids each number has — so only the rest, in `diff`,
+    are compared tag by tag."""
+    p = {"account": account_id}
+    if rules.tags == Tags.NONE:
+        keep = "1 = 1"
+    elif store.is_postgres():
+        store.create_table_as(
+            t.combo,
+            "SELECT c.tags, CASE WHEN count(t.value) = count(tg.id) "
+            "THEN coalesce(array_agg(DISTINCT tg.id) FILTER (WHERE tg.id IS NOT NULL), '{}') END AS ids "
+            f"FROM (SELECT DISTINCT tags FROM {t.dec} WHERE tags IS NOT NULL) c "
+            "LEFT JOIN LATERAL unnest(c.tags) AS t(value) ON true "
+            "LEFT JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = lower(t.value) "
+            "GROUP BY c.tags",
+            p,
+            analyze=False,
+        )
+        has = "coalesce(h.ids, '{}')"
+        keep = {
+            Tags.ADD: f"c.ids <@ {has}",
+            Tags.EXACT: f"c.ids = {has}",
+            Tags.REMOVE: f"NOT c.ids && {has}",
+        }[rules.tags]
+    else:
+        keep = "1 = 0"  # SQLite: every number compared tag by tag
+    if store.is_postgres() and rules.tags != Tags.NONE:
+        # Array comparison needs the ids in one order: array_agg(DISTINCT) sorts them.
+        store.create_table_as(
+            t.diff,
+            f"WITH h AS (SELECT st.subscriber_id, array_agg(DISTINCT st.tag_id) AS ids "
+            "FROM subscribers_subscribertag st "
+            f"WHERE st.subscriber_id IN (SELECT d.subscriber_id FROM {t.dec} d WHERE {_ELIGIBLE}) GROUP BY 1) "
+            f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d JOIN {t.combo} c ON c.tags = d.tags "
+            f"LEFT JOIN h ON h.subscriber_id = d.subscriber_id WHERE {_ELIGIBLE} "
+            f"AND (c.ids IS NULL OR NOT ({keep}))",
+            analyze="phone, subscriber_id",
+        )
+    else:
+        store.create_table_as(
+            t.diff,
+            f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d WHERE {_ELIGIBLE} AND NOT ({keep})",
+            index=() if store.is_postgres() else ("phone", "subscriber_id"),
+            analyze="phone, subscriber_id",
+        )
+    store.create_table_as(
+        t.ftag,
+        f"SELECT phone, key, min(name) AS name FROM (SELECT x.phone, lower(t.value) AS key, t.value AS name "
+        f"FROM {t.diff} x, {store.unnest_tags('x')}) y GROUP BY phone, key",
         index=() if store.is_postgres() else ("phone, key",),
         analyze=False,
     )
-    if rules.tags in (Tags.ADD, Tags.EXACT):
-        add_where = ""
-    else:
-        add_where = " AND 1 = 0"
+    store.create_table_as(
+        t.cur,
+        "SELECT x.phone, st.id AS link_id, st.tag_id, tg.name, lower(tg.name) AS key "
+        f"FROM {t.diff} x JOIN subscribers_subscribertag st ON st.subscriber_id = x.subscriber_id "
+        "JOIN subscribers_tag tg ON tg.id = st.tag_id",
+        index=() if store.is_postgres() else ("phone, key",),
+        analyze=False,
+    )
+    add_where = "" if rules.tags in (Tags.ADD, Tags.EXACT) else " AND 1 = 0"
     store.create_table_as(
         t.add,
-        f"SELECT ft.phone, ft.key, ft.name FROM {t.ftag} ft JOIN {t.dec} d ON d.phone = ft.phone "
-        f"WHERE {eligible} AND NOT EXISTS (SELECT 1 FROM {t.cur} c WHERE c.phone = ft.phone AND c.key = ft.key)"
-        + add_where,
+        f"SELECT ft.phone, ft.key, ft.name FROM {t.ftag} ft "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {t.cur} c WHERE c.phone = ft.phone AND c.key = ft.key)" + add_where,
         index=() if store.is_postgres() else ("phone",),
         analyze=False,
     )
@@ -175,7 +238,7 @@ def _build_tags(t: store.Tables, rules: Rules) -> None:
         index=() if store.is_postgres() else ("phone",),
         analyze=False,
     )
-    for table, source in ((t.ftaga, t.ftag), (t.adda, t.add), (t.rema, t.rem)):
+    for table, source in ((t.adda, t.add), (t.rema, t.rem)):
         ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
         store.create_table_as(
             table,
@@ -196,10 +259,7 @@ _FINAL_OUTCOME = (
 
 
 def _joined(t: store.Tables) -> str:
-    return (
-        f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone "
-        f"LEFT JOIN {t.ftaga} ft ON ft.phone = d.phone"
-    )
+    return f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone"
 
 
 def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summary:
@@ -323,7 +383,7 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
     )
     numbers = (
         f"SELECT d.phone, {outcome} AS outcome, CASE WHEN {kept} THEN d.is_new ELSE 0 END AS is_new, "
-        f"coalesce(ft.names, {empty}) AS tags, "
+        f"coalesce({store.tags_json('d.tags')}, {empty}) AS tags, "
         f"CASE WHEN {kept} THEN coalesce(a.names, {empty}) ELSE {empty} END AS tags_added, "
         f"CASE WHEN {kept} THEN coalesce(r.names, {empty}) ELSE {empty} END AS tags_removed, "
         "CASE WHEN d.decision LIKE 'refused:%%' THEN substr(d.decision, 9) ELSE '' END AS reason, "
@@ -342,7 +402,7 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
         "row_number, raw_value, detail) "
         f"SELECT {run_id}, phone, outcome, is_new = 1, tags, tags_added, tags_removed, reason, row_number, raw, detail "
         f"FROM ({numbers} UNION ALL {duplicates} UNION ALL {rejected}) u "
-        "ORDER BY CASE WHEN row_number IS NULL THEN 1 ELSE 0 END, row_number, seq"
+        "ORDER BY row_number NULLS LAST, seq"
     )
 
 

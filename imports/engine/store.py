@@ -20,7 +20,7 @@ def is_postgres() -> bool:
 class Tables:
     """The names of one run's tables; the run id is an integer, so the names are safe to format into SQL."""
 
-    SUFFIXES = ("rows", "f", "ftag", "dec", "cur", "add", "rem", "ftaga", "adda", "rema", "undo")
+    SUFFIXES = ("rows", "f", "merged", "dec", "combo", "diff", "ftag", "cur", "add", "rem", "adda", "rema", "undo")
 
     def __init__(self, run_id: int, prefix: str = "imp"):
         self.run_id = int(run_id)
@@ -55,9 +55,14 @@ def rows(sql: str, params: Sequence | dict = ()) -> list[tuple]:
 
 
 def create_table_as(
-    name: str, select: str, params: Sequence | dict = (), index: Iterable[str] = (), analyze: bool = True
+    name: str,
+    select: str,
+    params: Sequence | dict = (),
+    index: Iterable[str] = (),
+    analyze: bool | str = True,
 ) -> None:
     """A derived table; ANALYZEd on PostgreSQL so the planner knows what it holds (CREATE TABLE AS does not).
+    `analyze` may name the columns joined or filtered on: statistics of a tags array cost more than the rest.
     Tables only ever hash-joined can skip it: the planner reads their size from the disk."""
     execute(f"DROP TABLE IF EXISTS {name}")
     unlogged = "UNLOGGED " if is_postgres() else ""
@@ -65,7 +70,7 @@ def create_table_as(
     for number, columns in enumerate(index):
         execute(f"CREATE INDEX {name}_i{number} ON {name} ({columns})")
     if analyze and is_postgres():
-        execute(f"ANALYZE {name}")
+        execute(f"ANALYZE {name}" + (f" ({analyze})" if isinstance(analyze, str) else ""))
 
 
 def drop(tables: Tables, names: Iterable[str] | None = None) -> None:
@@ -128,7 +133,7 @@ class Loader:
                 self._cursor.close()
                 self._raw.close()
         if is_postgres() and exc_type is None:
-            execute(f"ANALYZE {self.tables.rows}")
+            execute(f"ANALYZE {self.tables.rows} (seq, phone, reason)")
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -174,6 +179,15 @@ def unnest_tags(alias: str) -> str:
     if is_postgres():
         return f"unnest({alias}.tags) AS t(value)"
     return f"json_each({alias}.tags) AS t"
+
+
+def empty_tags() -> str:
+    return "'{}'::text[]" if is_postgres() else "'[]'"
+
+
+def tags_agg(name: str, key: str) -> str:
+    """Staged tags aggregated into one list in `key` order (on SQLite the rows come sorted)."""
+    return f"array_agg({name} ORDER BY {key})" if is_postgres() else f"json_group_array({name})"
 
 
 def tags_json(column: str) -> str:

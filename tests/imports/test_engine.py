@@ -305,3 +305,34 @@ def test_the_file_is_gone_after_the_job_whatever_the_outcome(account, run_import
     assert run.file_path == ""
     if stage_after == "failed":
         assert "not a spreadsheet" in run.error
+
+
+@pytest.mark.parametrize(
+    "mode, action, want",
+    [
+        # Numbers whose tags already match the file are recognised as a whole; the rest tag by tag.
+        (Mode.APPEND, "opt_in", {A: ["North", "South"], B: ["East", "North"], C: ["Old", "West"], D: ["North"]}),
+        (Mode.APPEND_TAGS, "opt_in", {A: ["North", "South"], B: ["East", "North"], C: ["West"], D: ["North"]}),
+        (Mode.STANDARD, "remove_tags", {A: [], B: [], C: ["Old"], D: None}),
+    ],
+)
+def test_tags_are_compared_whatever_their_spelling_and_order(account, make_subscriber, run_import, mode, action, want):
+    make_subscriber(account, A, State.OPTED_IN, tags=["North", "South"])
+    make_subscriber(account, B, State.OPTED_IN, tags=["North"])
+    make_subscriber(account, C, State.OPTED_IN, tags=["West", "Old"])
+    # A: the same tags in another case and order; B: a tag the account does not have yet; D: a new number.
+    content = f"{A},south,NORTH\n{B},North,East\n{C},West\n{D},North\n"
+    run = run_import(account, content, mode=mode, action=action)
+    assert run.stage == Stage.DONE, run.error
+    for phone, tags in want.items():
+        if tags is None:
+            assert not Subscriber.objects.filter(account=account, phone=phone).exists()
+        else:
+            assert _tags(account, phone) == tags, phone
+    by_phone = {r.phone: r for r in _results(run)}
+    assert by_phone[A].tags == ["NORTH", "south"]  # the file's tags, as the file spells them
+    if mode == Mode.STANDARD:
+        assert sorted(by_phone[A].tags_removed) == ["North", "South"]
+    else:
+        assert by_phone[A].outcome == "unchanged" and by_phone[A].tags_added == by_phone[A].tags_removed == []
+        assert by_phone[B].tags_added == ["East"]
