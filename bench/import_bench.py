@@ -180,7 +180,7 @@ class Worker:
 
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "rqworker", "imports"], cwd=ROOT, env={**os.environ},
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         connection = get_connection("imports")
         deadline = time.monotonic() + 60

@@ -52,15 +52,16 @@ _CLEANED: dict[tuple, tuple[list[str], str | None]] = {}
 
 def _cleaned(cells: list) -> tuple[list[str], str | None]:
     """_clean_tags, remembered: the tag columns of a file repeat a few thousand combinations over its rows.
-    Only all-text cells are remembered, as a tuple key would take 1 and True (or 1.0) for the same cell."""
-    if not all(cell.__class__ is str for cell in cells):
-        return _clean_tags(cells)
+    Only all-text cells are remembered, as a tuple key would take 1 and True (or 1.0) for the same cell; a
+    text never equals a number, so any hit is a row of the same texts."""
     key = tuple(cells)
     cleaned = _CLEANED.get(key)
     if cleaned is None:
-        if len(_CLEANED) > 50_000:
-            _CLEANED.clear()
-        cleaned = _CLEANED[key] = _clean_tags(cells)
+        cleaned = _clean_tags(cells)
+        if all(cell.__class__ is str for cell in cells):
+            if len(_CLEANED) > 50_000:
+                _CLEANED.clear()
+            _CLEANED[key] = cleaned
     return cleaned
 
 
