@@ -55,7 +55,12 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                 stage = Stage.DONE if run.dry_run else Stage.AWAITING_CONFIRMATION
             else:
                 summary = plan.apply(
-                    tables, account_id=run.account_id, run_id=run.pk, user_id=run.started_by_id, now=timezone.now()
+                    tables,
+                    summary,
+                    account_id=run.account_id,
+                    run_id=run.pk,
+                    user_id=run.started_by_id,
+                    now=timezone.now(),
                 )
                 plan.write_results(tables, run_id=run.pk, applied=True)
                 stage = Stage.DONE

@@ -302,7 +302,7 @@ def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summar
     return Summary(counts, new_numbers, stops, opted_in_total, valid_numbers)
 
 
-def apply(tables: store.Tables, *, account_id: int, run_id: int, user_id: int | None, now) -> Summary:
+def apply(tables: store.Tables, decided: Summary, *, account_id: int, run_id: int, user_id: int | None, now) -> Summary:
     """Make the changes `build` decided, then write the opt events; returns the final counts."""
     t = tables
     p = {"account": account_id, "now": now, "run": run_id, "user": user_id}
@@ -367,6 +367,11 @@ def apply(tables: store.Tables, *, account_id: int, run_id: int, user_id: int | 
         "OR r.phone IS NOT NULL)",
         p,
     )
+    if not store.scalar(f"SELECT count(*) FROM {t.dec} WHERE applied = 0"):
+        # Every decision landed (nothing changed meanwhile): the counts are the decided ones.
+        new_numbers = int(store.scalar(f"SELECT coalesce(sum(is_new), 0) FROM {t.dec}") or 0)
+        counts = {**decided.counts, "new": new_numbers}
+        return Summary(counts, new_numbers, decided.stops, decided.opted_in_total, decided.valid_numbers)
     return _summary(tables, account_id, final=True)
 
 

@@ -192,7 +192,7 @@ def tags_agg(name: str, key: str) -> str:
 
 def tags_json(column: str) -> str:
     """A staged row's tags as a JSON list for an ImportResult."""
-    return f"array_to_json({column})::jsonb" if is_postgres() else column
+    return f"to_jsonb({column})" if is_postgres() else column
 
 
 def json_agg(column: str) -> str:
