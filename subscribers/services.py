@@ -122,7 +122,14 @@ def tags_get_or_create(*, account: Account, names: Iterable[str]) -> list[Tag]:
 
 
 def _lock_subscriber(account: Account, phone: str) -> Subscriber | None:
-    return Subscriber.objects.select_for_update().filter(account=account, phone=phone).first()
+    subscriber = Subscriber.objects.select_for_update().filter(account=account, phone=phone).first()
+    if subscriber is None and connection.vendor == "postgresql":
+        # No row to lock: two requests for one new number would both insert it, and one would fail on the unique
+        # constraint. A lock on the number itself makes the second wait, then find the first one's row.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(7302, hashtext(%s))", [f"{account.pk}:{phone}"])
+        subscriber = Subscriber.objects.select_for_update().filter(account=account, phone=phone).first()
+    return subscriber
 
 
 def _check_source(action: Action, cause: Cause) -> None:

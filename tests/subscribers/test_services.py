@@ -156,3 +156,43 @@ def test_a_change_in_one_account_never_touches_another(account, other_account, m
     services.subscriber_keyword_stop(account=account, phone=PHONE)
     assert Subscriber.objects.get(account=other_account, phone=PHONE).status == "opted_in"
     assert Subscriber.objects.get(account=account, phone=PHONE).status == "opted_out"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_opting_in_one_new_number_at_once_both_succeed():
+    """Two API calls for a number the list does not have yet: the second waits for the first, then finds it."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from subscribers.models import Account
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has one writer at a time")
+    account = Account.objects.create(slug="lakeside", name="Lakeside Electric Cooperative")
+    phones = [f"+1205555{n:04d}" for n in range(200, 210)]
+    outcomes, errors = [], []
+
+    def opt_in(phone, barrier):
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                result = services.subscriber_opt_in(
+                    account=account, phone=phone, cause=Cause(Source.API), tags=["District 4"]
+                )
+            outcomes.append(result.created)
+        except Exception as exc:  # the failure this test is about: an IntegrityError from the second insert
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    for phone in phones:
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=opt_in, args=(phone, barrier)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert sorted(outcomes) == [False] * len(phones) + [True] * len(phones)
+    assert Subscriber.objects.filter(account=account, phone__in=phones, status="opted_in").count() == len(phones)
