@@ -201,8 +201,9 @@ class ImportResult(models.Model):
 
     class Meta:
         indexes = [
+            # Also the run's range for a search by number: a search matches inside the number (LIKE '%…%'),
+            # which no index on the phone would serve, so there is none to write per result.
             models.Index(fields=["run", "outcome", "id"], name="importresult_run_outcome"),
-            models.Index(fields=["run", "phone"], name="importresult_run_phone"),
         ]
         ordering = ["id"]
 
