@@ -63,9 +63,14 @@ def api_key_forget(*, api_key: ApiKey) -> None:
         logger.warning("API key %s not forgotten in Redis: unreachable", api_key.pk, exc_info=True)
 
 
+def _plausible(token: str) -> bool:
+    """Shaped like one of our keys: anything else is refused before it costs a lookup."""
+    return bool(token) and token.startswith(KEY_PREFIX) and len(token) <= 100
+
+
 def api_key_authenticate(*, token: str) -> ApiKey | None:
     """The active key this token is, or None; records when the key was last used."""
-    if not token or not token.startswith(KEY_PREFIX) or len(token) > 100:
+    if not _plausible(token):
         return None
     api_key = ApiKey.objects.select_related("account").filter(digest=_digest(token), revoked_at__isnull=True).first()
     if api_key is None:
@@ -84,7 +89,7 @@ def api_key_admit(*, token: str) -> tuple[ApiKey, float | None] | None:
     key, and when Redis cannot be reached, in which case the rate limit is not counted: refusing every
     request because the counter is unreachable would stop opt-outs too.
     """
-    if not token or not token.startswith(KEY_PREFIX) or len(token) > 100:
+    if not _plausible(token):
         return None
     digest = _digest(token)
     try:

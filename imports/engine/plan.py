@@ -162,8 +162,9 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     combination of file tags stands for (`combo`), against the ids each number has — so only the rest, in `diff`,
     are compared tag by tag."""
     p = {"account": account_id}
+    numbers = f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d"
     if rules.tags == Tags.NONE:
-        keep = "1 = 1"
+        diff = f"{numbers} WHERE 1 = 0"
     elif store.is_postgres():
         store.create_table_as(
             t.combo,
@@ -182,27 +183,22 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
             Tags.EXACT: f"c.ids = {has}",
             Tags.REMOVE: f"NOT c.ids && {has}",
         }[rules.tags]
-    else:
-        keep = "1 = 0"  # SQLite: every number compared tag by tag
-    if store.is_postgres() and rules.tags != Tags.NONE:
         # Array comparison needs the ids in one order: array_agg(DISTINCT) sorts them.
-        store.create_table_as(
-            t.diff,
-            f"WITH h AS (SELECT st.subscriber_id, array_agg(DISTINCT st.tag_id) AS ids "
+        diff = (
+            "WITH h AS (SELECT st.subscriber_id, array_agg(DISTINCT st.tag_id) AS ids "
             "FROM subscribers_subscribertag st "
             f"WHERE st.subscriber_id IN (SELECT d.subscriber_id FROM {t.dec} d WHERE {_ELIGIBLE}) GROUP BY 1) "
-            f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d JOIN {t.combo} c ON c.tags = d.tags "
-            f"LEFT JOIN h ON h.subscriber_id = d.subscriber_id WHERE {_ELIGIBLE} "
-            f"AND (c.ids IS NULL OR NOT ({keep}))",
-            analyze="phone, subscriber_id",
+            f"{numbers} JOIN {t.combo} c ON c.tags = d.tags LEFT JOIN h ON h.subscriber_id = d.subscriber_id "
+            f"WHERE {_ELIGIBLE} AND (c.ids IS NULL OR NOT ({keep}))"
         )
     else:
-        store.create_table_as(
-            t.diff,
-            f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d WHERE {_ELIGIBLE} AND NOT ({keep})",
-            index=() if store.is_postgres() else ("phone", "subscriber_id"),
-            analyze="phone, subscriber_id",
-        )
+        diff = f"{numbers} WHERE {_ELIGIBLE}"  # SQLite: every number compared tag by tag
+    store.create_table_as(
+        t.diff,
+        diff,
+        index=() if store.is_postgres() else ("phone", "subscriber_id"),
+        analyze="phone, subscriber_id",
+    )
     store.create_table_as(
         t.ftag,
         f"SELECT phone, key, min(name) AS name FROM (SELECT x.phone, lower(t.value) AS key, t.value AS name "

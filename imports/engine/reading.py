@@ -62,7 +62,7 @@ def stage(tables: store.Tables, path, field_map: FieldMap | None, progress: Call
                     raw = _raw(next((c for c in entry.phones if not _is_blank(c)), None))
                     out.append((seq, entry.number, None, entry.problem, raw, [], entry.detail))
                     continue
-                present = [c for c in entry.phones if c is not None and (c.__class__ is not str or c.strip())]
+                present = [cell for cell in entry.phones if not _is_blank(cell)]
                 if not present:
                     seq += 1
                     out.append((seq, entry.number, None, "blank", "", [], ""))
