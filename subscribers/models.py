@@ -140,9 +140,13 @@ class Subscriber(models.Model):
 
 
 class SubscriberTag(models.Model):
-    # Both indexed by the constraint and the index below, which lead with them.
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, db_index=False)
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
+    # Both indexed by the constraint and the index below, which lead with them. No database constraints: an
+    # import links hundreds of thousands of numbers to their tags in one commit, and PostgreSQL checks a foreign
+    # key row by row (a lookup and a row lock each), which cost about three seconds a million-row import. The
+    # links are only written by code that has just read both ends under the account's lock, and Django deletes
+    # them with their number or tag (on_delete runs in the ORM, whatever the database enforces).
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False, db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subscriber", "tag"], name="subscribertag_unique")]
@@ -155,8 +159,12 @@ class OptEvent(models.Model):
     Keyed by phone rather than by subscriber row, so a number's history survives its deletion.
     """
 
-    # Indexed by optevent_account_phone and optevent_account_created, which lead with it.
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_events", db_index=False)
+    # Indexed by optevent_account_phone and optevent_account_created, which lead with it. No database constraint,
+    # like the user and the run below: an import writes an event per changed number in one commit (see
+    # SubscriberTag).
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="opt_events", db_index=False, db_constraint=False
+    )
     phone = models.CharField(max_length=16)
     old_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
     new_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
@@ -165,10 +173,14 @@ class OptEvent(models.Model):
     tags_removed = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
-    # No database constraint: an import writes hundreds of thousands of events in one commit and
-    # deferred foreign-key checks on them cost seconds; the run row is never deleted.
+    # The run row is never deleted.
     import_run = models.ForeignKey(
         "imports.ImportRun",
         null=True,
