@@ -109,9 +109,10 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     # Every number the run looks at, with the state it is in: the file's numbers, and for the modes that act on
     # numbers missing from the file, the opted-in numbers it lacks.
     looked_at = (
-        "SELECT f.phone, f.row_number, f.tags, s.id AS subscriber_id, 1 AS in_file, "
+        "SELECT f.phone, f.row_number, coalesce(m.tags, f.tags) AS tags, s.id AS subscriber_id, 1 AS in_file, "
         f"{state_sql('s')} AS old_state, CASE WHEN s.removed_at IS NULL THEN 0 ELSE 1 END AS removed "
-        f"FROM {t.f} f LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone "
+        f"FROM {t.f} f LEFT JOIN {t.merged} m ON m.phone = f.phone "
+        "LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone "
         f"{missing}"
     )
     in_new, in_decision = decision_sql(rules.in_file)
@@ -139,16 +140,17 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
 
 
 def _merge_duplicate_tags(t: store.Tables) -> None:
-    """A number on several rows gets the tags of all of them (a name's spelling: the first in sort order)."""
+    """A number on several rows gets the tags of all of them (a name's spelling: the first in sort order), in
+    `merged`, which the decisions prefer to the number's tags in `f`."""
     store.create_table_as(
         t.merged,
         f"SELECT phone, {store.tags_agg('name', 'key')} AS tags FROM (SELECT r.phone, lower(t.value) AS key, "
         f"min(t.value) AS name FROM {t.rows} r, {store.unnest_tags('r')} WHERE r.reason IS NULL "
         f"AND r.phone IN (SELECT phone FROM {t.f} WHERE n > 1) GROUP BY r.phone, lower(t.value) ORDER BY 1, 2) x "
         "GROUP BY phone",
-        analyze=False,
+        index=() if store.is_postgres() else ("phone",),
+        analyze="phone",  # hashed, not the million numbers it is joined to (see adda)
     )
-    store.execute(f"UPDATE {t.f} SET tags = m.tags FROM {t.merged} m WHERE {t.f}.phone = m.phone")
 
 
 _ELIGIBLE = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
@@ -241,7 +243,7 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
             f"SELECT phone, {store.json_agg('name')} AS names FROM {ordered} s GROUP BY phone",
             index=() if store.is_postgres() else ("phone",),
             # Joined to every decision: without statistics the planner takes their phones for a few hundred
-            # values and hashes the million decisions instead of these few.
+            # values and hashes the million decisions instead of these fewer rows.
             analyze="phone",
         )
 
@@ -394,7 +396,8 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
     )
     duplicates = (
         f"SELECT x.phone, 'duplicate', 0, {store.tags_json('x.tags')}, {empty}, {empty}, '', x.row_number, x.raw, "
-        f"'', x.seq FROM {t.rows} x JOIN {t.f} f ON f.phone = x.phone WHERE x.reason IS NULL AND x.seq <> f.first_seq"
+        f"'', x.seq FROM {t.rows} x JOIN {t.f} f ON f.phone = x.phone AND f.n > 1 "
+        "WHERE x.reason IS NULL AND x.seq <> f.first_seq"
     )
     rejected = (
         f"SELECT '', 'rejected', 0, {empty}, {empty}, {empty}, x.reason, x.row_number, x.raw, "
