@@ -30,7 +30,7 @@ from api.schemas import (
     _printable,
 )
 from messaging.services import double_opt_in_request
-from subscribers import services
+from subscribers import selectors, services
 from subscribers.models import Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError, phone_normalise
 
@@ -153,18 +153,11 @@ def _listed(request) -> "Subscriber.objects":
     return Subscriber.objects.listed().filter(account=request.account)
 
 
-_DETAIL_FIELDS = ("phone", "status", "opted_out_by", "first_seen", "status_changed")
-
-
 def _get_subscriber_data_for_request(request, phone: str) -> dict:
-    e164 = phone_normalise(phone)
-    # One query, the number joined to its tags (a row per tag), instead of the number and then its tags.
-    rows = list(_listed(request).filter(phone=e164).values_list(*_DETAIL_FIELDS, "tags__name"))
-    if not rows:
+    data = selectors.subscriber_detail(account_id=request.account.pk, phone=phone_normalise(phone))
+    if data is None:
         raise ApiError("not_found", "This number is not on the account's list.", "phone", status=404)
-    data = dict(zip(_DETAIL_FIELDS, rows[0][:-1], strict=True))
     data["opted_out_by"] = data["opted_out_by"] or None
-    data["tags"] = sorted((row[-1] for row in rows if row[-1] is not None), key=str.lower)
     return data
 
 

@@ -27,6 +27,15 @@ def test_it_reads_a_numbers_status_and_tags(api, account, make_subscriber):
     assert body["first_seen"] and body["status_changed"]
 
 
+def test_a_read_is_one_query_once_the_key_is_known(api, account, make_subscriber, django_assert_num_queries):
+    make_subscriber(account, PHONE, State.OPTED_IN, tags=["District 4", "feeder B2", "Alpha"])
+    api.get(f"/subscribers/{PHONE}")  # the key read from the database and its use recorded
+
+    with django_assert_num_queries(1):
+        body = api.get(f"/subscribers/{PHONE}").json()
+    assert body["tags"] == ["Alpha", "District 4", "feeder B2"]
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_it_accepts_a_number_in_any_shape_the_spec_accepts(api, account, make_subscriber, shape):
     make_subscriber(account, PHONE, State.SUSPENDED)
