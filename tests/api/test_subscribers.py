@@ -1,6 +1,8 @@
 """The number endpoints: read, list, change status and tags, each through the status service."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from subscribers import services
 from subscribers.models import OptEvent, Source, Status, Subscriber
@@ -376,3 +378,21 @@ def test_it_answers_422_for_a_cursor_it_did_not_give_out(api, cursor):
         assert _page(api, cursor=cursor)["items"] == []  # a real cursor, past the end
         return
     assert_error(api.get("/subscribers", {"cursor": cursor}), 422, "invalid_cursor", "cursor")
+
+
+def test_an_opt_in_reads_the_number_with_its_tags_in_one_query(api, account, make_subscriber):
+    make_subscriber(account, PHONE, State.SUSPENDED, tags=["District 4"])
+    services.tags_get_or_create(account=account, names=["Feeder B2"])
+    api.get(f"/subscribers/{PHONE}")  # the key read from the database and its use recorded
+
+    with CaptureQueriesContext(connection) as queries:
+        body = api.post(f"/subscribers/{PHONE}/opt-in", {"tags": ["feeder b2"]}).json()
+
+    assert (body["status"], body["tags"], body["tags_added"]) == (
+        "opted_in",
+        ["District 4", "Feeder B2"],
+        ["Feeder B2"],
+    )
+    statements = [q["sql"].split()[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # The tag, the number with its tags (locked), its new status, its new tag, the opt event.
+    assert statements == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"]
