@@ -132,6 +132,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # (docs/benchmarks.md). Off (0) behind a pooler that cannot keep prepared statements (PgBouncer < 1.21
     # in transaction mode).
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    # Django's backend, with batches no larger than the 65,535 parameters a statement bound this way may carry.
+    DATABASES["default"]["ENGINE"] = "alertmanager.postgresql"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes an import.
     DATABASES["default"]["OPTIONS"] = {
