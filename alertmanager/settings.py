@@ -126,11 +126,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_PREPARED_STATEMENTS", True):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_PREPARED_STATEMENTS", False):
     # Parameters sent apart from the SQL, so that psycopg prepares a statement a connection has run five times:
     # PostgreSQL then skips parsing and planning it, which was two thirds of its time on an API read
-    # (docs/benchmarks.md). Off (0) behind a pooler that cannot keep prepared statements (PgBouncer < 1.21
-    # in transaction mode).
+    # (docs/benchmarks.md). For the web processes: an import in the worker ran slower with it (measured once),
+    # and a pooler may not keep prepared statements (PgBouncer < 1.21 in transaction mode).
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
     # Django's backend, with batches no larger than the 65,535 parameters a statement bound this way may carry.
     DATABASES["default"]["ENGINE"] = "alertmanager.postgresql"

@@ -5,8 +5,8 @@
 
 Needs wrk (`apt-get install wrk`). The first run migrates the database and loads an "api-bench" account in
 SQL (unnest): `--rows` numbers with a realistic mix of statuses and one district tag each. It then serves the
-app with gunicorn (2 gthread workers of 2 threads each, as the README advises; DEBUG off, its own SECRET_KEY
-and ALLOWED_HOSTS) on a free loopback port and drives it with wrk: reads of random numbers of the account (every status), then opt-ins with a tag
+app with gunicorn (2 gthread workers of 2 threads each and prepared statements, as the README advises; DEBUG
+off, its own SECRET_KEY and ALLOWED_HOSTS) on a free loopback port and drives it with wrk: reads of random numbers of the account (every status), then opt-ins with a tag
 of numbers that may be opted in (80% existing numbers, 20% new ones), each with the account's API key.
 
 The per-key rate limit is raised to 1,000,000 requests/s for the bench (API_RATE_LIMIT/API_RATE_BURST):
@@ -184,6 +184,8 @@ def _serve(port: int, threads: int) -> subprocess.Popen:
         "API_RATE_LIMIT": RATE,
         "API_RATE_BURST": RATE,
         "LOG_LEVEL": "WARNING",
+        # As the README advises for the web processes; DB_PREPARED_STATEMENTS=0 measures without.
+        "DB_PREPARED_STATEMENTS": os.environ.get("DB_PREPARED_STATEMENTS", "1"),
     }
     # gthread workers keep wrk's connections open between requests; sync workers close each one.
     workers = ["--worker-class", "gthread", "--threads", str(threads)] if threads else []
@@ -256,6 +258,7 @@ def main() -> None:
             f"wrk, 2 threads, {args.connections} connections, {args.seconds} s each; {os.cpu_count()} CPUs; "
             f"PostgreSQL {connection.cursor().connection.info.server_version}; "
             f"DB_CONN_MAX_AGE={os.environ.get('DB_CONN_MAX_AGE') or '0'}; "
+            f"DB_PREPARED_STATEMENTS={os.environ.get('DB_PREPARED_STATEMENTS', '1')}; "
             f"API_RATE_LIMIT raised to {RATE}/s for the bench",
             flush=True,
         )
