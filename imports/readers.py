@@ -19,6 +19,7 @@ import pyexpat
 import re
 import zipfile
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -840,6 +841,44 @@ _MISSING = object()  # a shared-string index past the end of the table
 
 # --- shared strings ---
 
+# A shared-strings part larger than this (as declared; it only chooses the table's shape) is kept packed: Excel
+# stores every distinct text of a sheet once there, and a million-row export has millions (account numbers,
+# names, e-mails), which as Python strings took 320 MB for 4.9 million of them.
+PACK_STRINGS_ABOVE = 32 * 1024**2
+
+
+class _PackedStrings:
+    """A shared-strings table as one UTF-8 buffer and the end offset of each text: about a third of the memory of
+    a list of strings, for 0.2 µs more per cell read. Indexes like the list it replaces: a text, None for an
+    empty one, _TOO_LONG, or IndexError past the end."""
+
+    __slots__ = ("_data", "_ends", "_too_long")
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._ends = array("Q")
+        self._too_long: set[int] = set()
+
+    def extend(self, texts: list) -> None:
+        data, ends = self._data, self._ends
+        for text in texts:
+            if text is _TOO_LONG:
+                self._too_long.add(len(ends))
+            elif text:
+                data += text.encode("utf-8", "surrogatepass")
+            ends.append(len(data))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index: int):
+        ends = self._ends
+        end = ends[index]
+        start = ends[index - 1] if index else 0
+        if start == end:
+            return _TOO_LONG if index in self._too_long else None
+        return self._data[start:end].decode("utf-8", "surrogatepass")
+
 
 class _StringsHandler:
     """Collects <si> items for the XML-parser path: rich-text runs concatenated, phonetic hints (rPh) left out."""
@@ -879,10 +918,10 @@ class _StringsHandler:
 _SI = re.compile(rb"<si>(?:<t(?: xml:space=\"preserve\")?>([^<]*)</t>|<t(?: xml:space=\"preserve\")?/>)?</si>")
 
 
-def _shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> list:
+def _shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> list | _PackedStrings:
     chunks = budget.chunks(zf, info)
     try:
-        return _fast_shared_strings(chunks)
+        return _fast_shared_strings(chunks, _PackedStrings() if info.file_size > PACK_STRINGS_ABOVE else [])
     except _NotSimple:
         pass
     finally:
@@ -899,8 +938,7 @@ def _shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget)
     return handler.strings
 
 
-def _fast_shared_strings(chunks: Iterator[bytes]) -> list:
-    strings: list = []
+def _fast_shared_strings(chunks: Iterator[bytes], strings: list | _PackedStrings) -> list | _PackedStrings:
     for region in _fast_regions(chunks, b"sst", b"</si>"):
         found = _SI.findall(region)
         # Only <si> starts with "<si" in this part, so equal counts mean every item was a plain one.

@@ -1020,3 +1020,25 @@ def test_column_letter(index, letters):
 def test_column_letter_refuses_negative_indexes():
     with pytest.raises(ValueError):
         column_letter(-1)
+
+
+@pytest.mark.parametrize(
+    "read_and_check",
+    [test_inline_strings_rich_text_shared_strings_and_cell_types, test_bad_cells_flag_their_row_only],
+)
+def test_a_large_shared_strings_table_is_kept_packed_and_reads_the_same(read_and_check, tmp_path, monkeypatch):
+    """Above PACK_STRINGS_ABOVE the table is one buffer of texts: empty, too long, rich, non-ASCII and missing
+    texts must come out as from the list."""
+    monkeypatch.setattr(readers, "PACK_STRINGS_ABOVE", 0)
+    tables = []
+
+    class Recorded(readers._PackedStrings):
+        def __init__(self):
+            super().__init__()
+            tables.append(self)
+
+    monkeypatch.setattr(readers, "_PackedStrings", Recorded)
+
+    read_and_check(tmp_path)
+
+    assert tables and len(tables[0]) >= 2
