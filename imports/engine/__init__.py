@@ -57,6 +57,7 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                 summary = plan.apply(
                     tables,
                     summary,
+                    rules=rules,
                     account_id=run.account_id,
                     run_id=run.pk,
                     user_id=run.started_by_id,

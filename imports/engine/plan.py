@@ -98,22 +98,13 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         analyze="phone, first_seq, n",
     )
     _merge_duplicate_tags(t)
-    missing = ""
-    if rules.missing is not None:
-        missing = (
-            "UNION ALL SELECT s.phone, NULL AS row_number, NULL AS tags, s.id AS subscriber_id, 0 AS in_file, "
-            "'opted_in' AS old_state, 0 AS removed FROM subscribers_subscriber s "
-            "WHERE s.account_id = %(account)s AND s.status = 'opted_in' "
-            f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
-        )
     # Every number the run looks at, with the state it is in: the file's numbers, and for the modes that act on
     # numbers missing from the file, the opted-in numbers it lacks.
-    looked_at = (
+    in_file = (
         "SELECT f.phone, f.row_number, coalesce(m.tags, f.tags) AS tags, s.id AS subscriber_id, 1 AS in_file, "
         f"{state_sql('s')} AS old_state, CASE WHEN s.removed_at IS NULL THEN 0 ELSE 1 END AS removed "
         f"FROM {t.f} f LEFT JOIN {t.merged} m ON m.phone = f.phone "
-        "LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone "
-        f"{missing}"
+        "LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone"
     )
     in_new, in_decision = decision_sql(rules.in_file)
     if rules.missing is not None:
@@ -122,19 +113,33 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         decision = f"CASE WHEN in_file = 1 THEN {in_decision} ELSE {out_decision} END"
     else:
         new_state, decision = in_new, in_decision
-    store.create_table_as(
-        t.dec,
-        "SELECT phone, row_number, tags, subscriber_id, in_file, old_state, removed, new_state, decision, "
-        f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
-        f"{_by_of('new_state')} AS new_by, "
-        "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
-        "WHERE e.account_id = %(account)s AND e.phone = x.phone) THEN 1 ELSE 0 END AS is_new, "
-        "CASE WHEN new_state <> old_state THEN 0 ELSE 1 END AS applied "
-        f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({looked_at}) p) x",
-        p,
-        index=() if store.is_postgres() else ("phone", "subscriber_id"),
-        analyze="phone, subscriber_id, in_file, old_state, new_state, decision, applied",
-    )
+
+    def decided(numbers: str) -> str:
+        return (
+            "SELECT phone, row_number, tags, subscriber_id, in_file, old_state, removed, new_state, decision, "
+            f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
+            f"{_by_of('new_state')} AS new_by, "
+            "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
+            "WHERE e.account_id = %(account)s AND e.phone = x.phone) THEN 1 ELSE 0 END AS is_new, "
+            "CASE WHEN new_state <> old_state THEN 0 ELSE 1 END AS applied "
+            f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({numbers}) p) x"
+        )
+
+    with store.probing():  # each of the file's numbers looked up in the list's index
+        store.create_table_as(
+            t.dec, decided(in_file), p, index=() if store.is_postgres() else ("phone", "subscriber_id"), analyze=False
+        )
+    if rules.missing is not None:
+        # The opted-in numbers the file lacks: the account's list against the whole file, hashed.
+        missing = (
+            f"SELECT s.phone, CAST(NULL AS integer) AS row_number, {store.no_tags()} AS tags, s.id AS subscriber_id, "
+            "0 AS in_file, "
+            "'opted_in' AS old_state, 0 AS removed FROM subscribers_subscriber s "
+            "WHERE s.account_id = %(account)s AND s.status = 'opted_in' "
+            f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
+        )
+        store.execute(f"INSERT INTO {t.dec} {decided(missing)}", p)
+    store.analyze(t.dec, "phone, subscriber_id, in_file, old_state, new_state, decision, applied")
     _build_tags(tables, rules, account_id)
     return _summary(tables, account_id)
 
@@ -154,15 +159,20 @@ def _merge_duplicate_tags(t: store.Tables) -> None:
 
 
 _ELIGIBLE = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
+# Numbers new to the list: every file tag is theirs to add, with nothing to compare (their links are made from
+# their tags directly, not tag by tag through the tables below: on a first import that is every number).
+_FRESH = f"{_ELIGIBLE} AND d.old_state = 'none'"
+_LISTED = f"{_ELIGIBLE} AND d.old_state <> 'none'"
 
 
 def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
-    """The tag changes: `add` (file tags a number lacks) and `rem` (links to delete), with their names per number
-    (`adda`, `rema`).
+    """The tag changes: `add` (file tags a number on the list lacks) and `rem` (links to delete), with their names
+    per number (`adda`, `rema`; `adda` also names the tags of the numbers new to the list).
 
     Most numbers of a re-import keep their tags. On PostgreSQL those are recognised wholesale — the tag ids a
     combination of file tags stands for (`combo`), against the ids each number has — so only the rest, in `diff`,
-    are compared tag by tag."""
+    are compared tag by tag. A number's links are read by number (LATERAL), from the index of a table every
+    account shares, whatever the planner thinks of its size."""
     p = {"account": account_id}
     numbers = f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d"
     if rules.tags == Tags.NONE:
@@ -172,7 +182,7 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
             t.combo,
             "SELECT c.tags, CASE WHEN count(t.value) = count(tg.id) "
             "THEN coalesce(array_agg(DISTINCT tg.id) FILTER (WHERE tg.id IS NOT NULL), '{}') END AS ids "
-            f"FROM (SELECT DISTINCT tags FROM {t.dec} WHERE tags IS NOT NULL) c "
+            f"FROM (SELECT DISTINCT d.tags FROM {t.dec} d WHERE {_LISTED}) c "
             "LEFT JOIN LATERAL unnest(c.tags) AS t(value) ON true "
             "LEFT JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = lower(t.value) "
             "GROUP BY c.tags",
@@ -187,14 +197,14 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
         }[rules.tags]
         # Array comparison needs the ids in one order: array_agg(DISTINCT) sorts them.
         diff = (
-            "WITH h AS (SELECT st.subscriber_id, array_agg(DISTINCT st.tag_id) AS ids "
-            "FROM subscribers_subscribertag st "
-            f"WHERE st.subscriber_id IN (SELECT d.subscriber_id FROM {t.dec} d WHERE {_ELIGIBLE}) GROUP BY 1) "
+            "WITH h AS (SELECT d.subscriber_id, l.ids "
+            f"FROM {t.dec} d, LATERAL (SELECT array_agg(st.tag_id ORDER BY st.tag_id) AS ids "
+            f"FROM subscribers_subscribertag st WHERE st.subscriber_id = d.subscriber_id) l WHERE {_LISTED}) "
             f"{numbers} JOIN {t.combo} c ON c.tags = d.tags LEFT JOIN h ON h.subscriber_id = d.subscriber_id "
-            f"WHERE {_ELIGIBLE} AND (c.ids IS NULL OR NOT ({keep}))"
+            f"WHERE {_LISTED} AND (c.ids IS NULL OR NOT ({keep}))"
         )
     else:
-        diff = f"{numbers} WHERE {_ELIGIBLE}"  # SQLite: every number compared tag by tag
+        diff = f"{numbers} WHERE {_LISTED}"  # SQLite: every number compared tag by tag
     store.create_table_as(
         t.diff,
         diff,
@@ -211,8 +221,9 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     store.create_table_as(
         t.cur,
         "SELECT x.phone, st.id AS link_id, st.tag_id, tg.name, lower(tg.name) AS key "
-        f"FROM {t.diff} x JOIN subscribers_subscribertag st ON st.subscriber_id = x.subscriber_id "
-        "JOIN subscribers_tag tg ON tg.id = st.tag_id",
+        f"FROM {t.diff} x {store.links_of('x')} JOIN subscribers_tag tg ON tg.id = st.tag_id "
+        "WHERE tg.account_id = %(account)s",
+        p,
         index=() if store.is_postgres() else ("phone, key",),
         analyze=False,
     )
@@ -236,11 +247,17 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
         index=() if store.is_postgres() else ("phone",),
         analyze=False,
     )
-    for table, source in ((t.adda, t.add), (t.rema, t.rem)):
+    fresh = ""
+    if rules.tags in (Tags.ADD, Tags.EXACT):
+        fresh = (
+            f" UNION ALL SELECT d.phone, {store.tags_json('d.tags')} FROM {t.dec} d "
+            f"WHERE {_FRESH} AND {store.tags_count('d.tags')} > 0"
+        )
+    for table, source, more in ((t.adda, t.add, fresh), (t.rema, t.rem, "")):
         ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
         store.create_table_as(
             table,
-            f"SELECT phone, {store.json_agg('name')} AS names FROM {ordered} s GROUP BY phone",
+            f"SELECT phone, {store.json_agg('name')} AS names FROM {ordered} s GROUP BY phone{more}",
             index=() if store.is_postgres() else ("phone",),
             # Joined to every decision: without statistics the planner takes their phones for a few hundred
             # values and hashes the million decisions instead of these fewer rows.
@@ -302,19 +319,27 @@ def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summar
     return Summary(counts, new_numbers, stops, opted_in_total, valid_numbers)
 
 
-def apply(tables: store.Tables, decided: Summary, *, account_id: int, run_id: int, user_id: int | None, now) -> Summary:
+def apply(
+    tables: store.Tables, decided: Summary, *, rules: Rules, account_id: int, run_id: int, user_id: int | None, now
+) -> Summary:
     """Make the changes `build` decided, then write the opt events; returns the final counts."""
     t = tables
     p = {"account": account_id, "now": now, "run": run_id, "user": user_id}
+    fresh = _FRESH if rules.tags in (Tags.ADD, Tags.EXACT) else "1 = 0"
+    fresh_names = (
+        f"SELECT lower(t.value) AS key, t.value AS name FROM (SELECT DISTINCT d.tags FROM {t.dec} d WHERE {fresh}) x, "
+        f"{store.unnest_tags('x')}"
+    )
     store.execute(
         "INSERT INTO subscribers_tag (account_id, name, created_at) "
-        f"SELECT %(account)s, min(name), %(now)s FROM {t.add} WHERE 1 = 1 GROUP BY key ON CONFLICT DO NOTHING",
+        f"SELECT %(account)s, min(name), %(now)s FROM (SELECT key, name FROM {t.add} UNION ALL {fresh_names}) n "
+        "WHERE 1 = 1 GROUP BY key ON CONFLICT DO NOTHING",
         p,
     )
     insert_new = (
         "INSERT INTO subscribers_subscriber (account_id, phone, status, opted_out_by, first_seen, status_changed) "
         f"SELECT %(account)s, phone, new_status, new_by, %(now)s, %(now)s FROM {t.dec} "
-        "WHERE old_state = 'none' AND new_state <> 'none' ON CONFLICT DO NOTHING"
+        "WHERE old_state = 'none' AND new_state <> 'none' ORDER BY phone ON CONFLICT DO NOTHING"
     )
     # The decisions were made on rows read moments ago. A change that lands meanwhile (a STOP texted during
     # the import) must win, so an update only applies where the number is still in the state it was decided on.
@@ -331,11 +356,12 @@ def apply(tables: store.Tables, decided: Summary, *, account_id: int, run_id: in
             f"UPDATE {t.dec} d SET subscriber_id = ins.id, applied = 1 FROM ins WHERE d.phone = ins.phone",
             p,
         )
-        store.execute(
-            f"WITH upd AS ({update} RETURNING subscribers_subscriber.id) "
-            f"UPDATE {t.dec} d SET applied = 1 FROM upd WHERE d.subscriber_id = upd.id",
-            p,
-        )
+        with store.probing():  # the numbers to change, by id
+            store.execute(
+                f"WITH upd AS ({update} RETURNING subscribers_subscriber.id) "
+                f"UPDATE {t.dec} d SET applied = 1 FROM upd WHERE d.subscriber_id = upd.id",
+                p,
+            )
     else:
         # One writer at a time on SQLite: nothing can change between the decisions and the writes.
         store.execute(insert_new, p)
@@ -346,15 +372,25 @@ def apply(tables: store.Tables, decided: Summary, *, account_id: int, run_id: in
         )
         store.execute(update, p)
         store.execute(f"UPDATE {t.dec} SET applied = 1")
+    # What landed changes the decisions' subscriber ids and `applied` wholesale (on a first import every number
+    # goes from "no id, not applied" to both): every statement below joins on them, and planned on the
+    # statistics of before it takes a million rows for one and nests loops over them.
+    store.analyze(t.dec, "phone, subscriber_id, applied")
+    with store.probing():
+        store.execute(
+            "DELETE FROM subscribers_subscribertag WHERE id IN "
+            f"(SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1)"
+        )
     store.execute(
-        "DELETE FROM subscribers_subscribertag WHERE id IN "
-        f"(SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1)"
-    )
-    store.execute(
-        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
-        f"SELECT d.subscriber_id, tg.id FROM {t.add} a JOIN {t.dec} d ON d.phone = a.phone "
+        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) SELECT subscriber_id, tag_id FROM ("
+        f"SELECT d.subscriber_id, tg.id AS tag_id FROM {t.add} a JOIN {t.dec} d ON d.phone = a.phone "
         "JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = a.key "
-        "WHERE d.applied = 1 AND d.subscriber_id IS NOT NULL ON CONFLICT DO NOTHING",
+        "WHERE d.applied = 1 AND d.subscriber_id IS NOT NULL "
+        f"UNION ALL SELECT d.subscriber_id, tg.id FROM {t.dec} d, {store.unnest_tags('d')}, subscribers_tag tg "
+        f"WHERE {fresh} AND d.applied = 1 AND d.subscriber_id IS NOT NULL "
+        "AND tg.account_id = %(account)s AND lower(tg.name) = lower(t.value)) l "
+        # In the order of the links' unique index, which it then grows at one end instead of all over.
+        "WHERE 1 = 1 ORDER BY 1, 2 ON CONFLICT DO NOTHING",
         p,
     )
     empty = store.empty_json()
@@ -364,7 +400,7 @@ def apply(tables: store.Tables, decided: Summary, *, account_id: int, run_id: in
         "SELECT %(account)s, d.phone, d.old_status, d.new_status, d.new_by, "
         f"coalesce(a.names, {empty}), coalesce(r.names, {empty}), 'import', %(user)s, %(run)s, '', '', %(now)s "
         f"{_joined(t)} WHERE d.applied = 1 AND (d.new_state <> d.old_state OR a.phone IS NOT NULL "
-        "OR r.phone IS NOT NULL)",
+        "OR r.phone IS NOT NULL) ORDER BY d.phone",
         p,
     )
     if not store.scalar(f"SELECT count(*) FROM {t.dec} WHERE applied = 0"):
