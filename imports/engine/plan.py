@@ -126,9 +126,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         )
 
     with store.probing():  # each of the file's numbers looked up in the list's index
-        store.create_table_as(
-            t.dec, decided(in_file), p, index=() if store.is_postgres() else ("phone", "subscriber_id"), analyze=False
-        )
+        store.create_table_as(t.dec, decided(in_file), p, analyze=False)
     if rules.missing is not None:
         # The opted-in numbers the file lacks: the account's list against the whole file, hashed.
         missing = (
@@ -139,7 +137,9 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
             f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
         )
         store.execute(f"INSERT INTO {t.dec} {decided(missing)}", p)
-    store.analyze(t.dec, "phone, subscriber_id, in_file, old_state, new_state, decision, applied")
+    if not store.is_postgres():
+        store.add_indexes(t.dec, ("phone", "subscriber_id"))
+    store.update_statistics(t.dec, "phone, subscriber_id, in_file, old_state, new_state, decision, applied")
     _build_tags(tables, rules, account_id)
     return _summary(tables, account_id)
 
@@ -197,9 +197,8 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
         }[rules.tags]
         # Array comparison needs the ids in one order: array_agg(DISTINCT) sorts them.
         diff = (
-            "WITH h AS (SELECT d.subscriber_id, l.ids "
-            f"FROM {t.dec} d, LATERAL (SELECT array_agg(st.tag_id ORDER BY st.tag_id) AS ids "
-            f"FROM subscribers_subscribertag st WHERE st.subscriber_id = d.subscriber_id) l WHERE {_LISTED}) "
+            "WITH h AS (SELECT d.subscriber_id, array_agg(st.tag_id ORDER BY st.tag_id) AS ids "
+            f"FROM {t.dec} d {store.links_of('d', few=_few_of_all_links(t.dec, _LISTED))} WHERE {_LISTED} GROUP BY 1) "
             f"{numbers} JOIN {t.combo} c ON c.tags = d.tags LEFT JOIN h ON h.subscriber_id = d.subscriber_id "
             f"WHERE {_LISTED} AND (c.ids IS NULL OR NOT ({keep}))"
         )
@@ -221,7 +220,7 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     store.create_table_as(
         t.cur,
         "SELECT x.phone, st.id AS link_id, st.tag_id, tg.name, lower(tg.name) AS key "
-        f"FROM {t.diff} x {store.links_of('x')} JOIN subscribers_tag tg ON tg.id = st.tag_id "
+        f"FROM {t.diff} x {store.links_of('x', few=_few_of_all_links(t.diff))} JOIN subscribers_tag tg ON tg.id = st.tag_id "
         "WHERE tg.account_id = %(account)s",
         p,
         index=() if store.is_postgres() else ("phone, key",),
@@ -263,6 +262,16 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
             # values and hashes the million decisions instead of these fewer rows.
             analyze="phone",
         )
+
+
+def _few_of_all_links(table: str, where: str = "1 = 1") -> bool:
+    """Whether the numbers of `table` are few against the tag links of every account: then their links are looked
+    up number by number, else the whole table is hashed. Either stays linear, so an estimate will do."""
+    if not store.is_postgres():
+        return True
+    listed = store.scalar(f"SELECT count(*) FROM {table} d WHERE {where}") or 0
+    links = store.scalar("SELECT reltuples FROM pg_class WHERE relname = 'subscribers_subscribertag'") or 0
+    return listed * 20 < links
 
 
 _FINAL_OUTCOME = (
@@ -375,22 +384,27 @@ def apply(
     # What landed changes the decisions' subscriber ids and `applied` wholesale (on a first import every number
     # goes from "no id, not applied" to both): every statement below joins on them, and planned on the
     # statistics of before it takes a million rows for one and nests loops over them.
-    store.analyze(t.dec, "phone, subscriber_id, applied")
+    store.update_statistics(t.dec, "phone, subscriber_id, applied")
     with store.probing():
         store.execute(
             "DELETE FROM subscribers_subscribertag WHERE id IN "
             f"(SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1)"
         )
+    # In the order of the links' unique index, which they then grow at one end instead of all over.
     store.execute(
-        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) SELECT subscriber_id, tag_id FROM ("
-        f"SELECT d.subscriber_id, tg.id AS tag_id FROM {t.add} a JOIN {t.dec} d ON d.phone = a.phone "
+        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
+        f"SELECT d.subscriber_id, tg.id FROM {t.add} a JOIN {t.dec} d ON d.phone = a.phone "
         "JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = a.key "
-        "WHERE d.applied = 1 AND d.subscriber_id IS NOT NULL "
-        f"UNION ALL SELECT d.subscriber_id, tg.id FROM {t.dec} d, {store.unnest_tags('d')}, subscribers_tag tg "
+        "WHERE d.applied = 1 AND d.subscriber_id IS NOT NULL ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+        p,
+    )
+    # The numbers this transaction added: nobody else sees them yet, so no link of theirs can exist and the
+    # conflict check (an index probe per link, a million links and more on a first import) is left out.
+    store.execute(
+        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
+        f"SELECT DISTINCT d.subscriber_id, tg.id FROM {t.dec} d, {store.unnest_tags('d')}, subscribers_tag tg "
         f"WHERE {fresh} AND d.applied = 1 AND d.subscriber_id IS NOT NULL "
-        "AND tg.account_id = %(account)s AND lower(tg.name) = lower(t.value)) l "
-        # In the order of the links' unique index, which it then grows at one end instead of all over.
-        "WHERE 1 = 1 ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+        "AND tg.account_id = %(account)s AND lower(tg.name) = lower(t.value) ORDER BY 1, 2",
         p,
     )
     empty = store.empty_json()

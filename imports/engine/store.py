@@ -68,13 +68,17 @@ def create_table_as(
     execute(f"DROP TABLE IF EXISTS {name}")
     unlogged = "UNLOGGED " if is_postgres() else ""
     execute(f"CREATE {unlogged}TABLE {name} AS {select}", params)
-    for number, columns in enumerate(index):
-        execute(f"CREATE INDEX {name}_i{number} ON {name} ({columns})")
+    add_indexes(name, index)
     if analyze:
-        globals()["analyze"](name, analyze if isinstance(analyze, str) else "")
+        update_statistics(name, analyze if isinstance(analyze, str) else "")
 
 
-def analyze(name: str, columns: str = "") -> None:
+def add_indexes(name: str, columns: Iterable[str]) -> None:
+    for number, column in enumerate(columns):
+        execute(f"CREATE INDEX {name}_i{number} ON {name} ({column})")
+
+
+def update_statistics(name: str, columns: str = "") -> None:
     """Statistics for `name` (of `columns`, or all), for the statements planned after it; PostgreSQL only."""
     if is_postgres():
         execute(f"ANALYZE {name}" + (f" ({columns})" if columns else ""))
@@ -197,11 +201,11 @@ def tags_agg(name: str, key: str) -> str:
     return f"array_agg({name} ORDER BY {key})" if is_postgres() else f"json_group_array({name})"
 
 
-def links_of(alias: str) -> str:
-    """A join giving the tag links (`st.id`, `st.tag_id`) of the number `alias`.subscriber_id, looked up by
-    number in the links' index: on PostgreSQL as LATERAL, so that no estimate can turn it into a scan of every
-    account's links per number. SQLite joins through the index anyway."""
-    if is_postgres():
+def links_of(alias: str, *, few: bool = True) -> str:
+    """A join giving the tag links (`st.id`, `st.tag_id`) of the numbers `alias`.subscriber_id. For a few of them,
+    looked up by number in the links' index: on PostgreSQL as LATERAL, so that no estimate can turn it into a scan
+    of every account's links per number; for many, a plain join, hashed. SQLite joins through the index anyway."""
+    if is_postgres() and few:
         return (
             "CROSS JOIN LATERAL (SELECT l.id, l.tag_id FROM subscribers_subscribertag l "
             f"WHERE l.subscriber_id = {alias}.subscriber_id) st"
@@ -269,8 +273,9 @@ def lock_account(account_id: int) -> None:
     """Two runs of one account never interleave; runs of different accounts do not wait for each other.
 
     SQLite has one writer at a time anyway (transactions start IMMEDIATE), so only PostgreSQL needs a lock.
-    The same transaction gets memory enough to sort and hash a million staged rows without spilling to disk
-    (stock PostgreSQL allows 4 MB), and no JIT compilation, which costs more than it saves on these plans.
+    The same transaction gets memory enough to sort and hash a million staged rows and the three million tag links
+    of a first import without spilling to disk (stock PostgreSQL allows 4 MB), and no JIT compilation, which costs
+    more than it saves on these plans.
 
     Nor nested loops, but where a statement asks for them (`probing`). The engine joins whole tables — the file
     against the account's list — where a hash join is linear whatever the planner believes, while a nested loop
@@ -278,7 +283,7 @@ def lock_account(account_id: int) -> None:
     import writes the list it then joins to, so its statistics say exactly that (20,000 rows took 11 minutes)."""
     if is_postgres():
         execute("SELECT pg_advisory_xact_lock(7301, %s)", [int(account_id)])
-        execute("SET LOCAL work_mem = '64MB'")
+        execute("SET LOCAL work_mem = '128MB'")
         execute("SET LOCAL jit = off")
         execute("SET LOCAL enable_nestloop = off")
 
