@@ -1,13 +1,21 @@
-"""Import benchmark: a realistic CIS export through `append_soft_tags`, end to end through an RQ worker on PostgreSQL.
+"""Import benchmark: realistic CIS exports through approved ALP configurations, end to end through an RQ worker on
+PostgreSQL, every starting list built by the product's own import.
 
-    .venv/bin/python bench/import_bench.py [--rows 100000 1000000] [--formats csv xlsx] [--repeat 3]
+    .venv/bin/python bench/import_bench.py [--cases first mixed small-account large-account ten-tags]
+        [--rows 100000 1000000] [--formats csv xlsx] [--repeat 3]
 
-For each size and format: generates (seeded, cached under var/bench/) a 15-column CIS export with two phone
-columns, messy phone formats, ~3% duplicate rows and district/feeder/substation tags; loads an account whose
-list overlaps it (about 90% of the list in the file, 5% of the file new, the rest of the list missing, 10% of
-the numbers with changed tags); then times the upload (file copied, checked) to results written, with the
-work done by a `manage.py rqworker imports` started beforehand, and the job's peak memory. Then the same file again,
-which changes nothing. Prints one line per run and the medians.
+Files are generated (seeded, cached under var/bench/): a 15-column CIS export with two phone columns, messy
+phone formats, ~3% duplicate rows and district/feeder/substation tags. Each case times the upload (file copied,
+checked) to results written, the work done by a `manage.py rqworker imports` started beforehand, and the job's
+peak memory:
+- `first`: the export into an empty account (how every utility starts), then the same file again.
+- `mixed`: an account whose list was imported first (about 90% of it in the file, 5% of the file new, the rest of
+  the list missing, 10% of the numbers with changed tags) through `append_soft_tags`; then the same file again.
+- `small-account`: a 1,000-number account (imported) receiving the whole export.
+- `large-account`: an account of as many numbers as the export has rows (imported) receiving 1,000-row daily
+  files (`append`: 950 of its numbers, 10% with a changed tag, and 50 new ones), one per repeat.
+- `ten-tags`: every number with ten tags, into an empty account, then again with one tag of each number changed.
+Prints one line per run and the medians.
 
 Uses its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/alertmanager_bench),
 created and migrated on first use, and REDIS_URL's queue (default redis://127.0.0.1:6379/12).
@@ -133,40 +141,69 @@ def ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def load_account(rows: int, layout: dict):
-    """A fresh account whose list is `layout['on_list']`, opted in, with their current tags."""
-    from django.db import connection, transaction
+def write_list(path: Path, ks: list[int], rng: random.Random) -> None:
+    """A starting list as the utility's system exports it: the same columns, the numbers' current tags."""
+    write_csv(path, {"file_rows": ks, "changed": set()}, rng)
 
+
+def ensure_list(name: str, ks: list[int]) -> Path:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{name}.csv"
+    if not path.exists():
+        write_list(path, ks, random.Random(len(ks)))
+    return path
+
+
+def ensure_delta(rows: int, layout: dict, attempt: int) -> Path:
+    """A daily file for a `rows`-number account: 950 of its numbers (one in ten with a changed feeder), 50 new."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"delta-{rows}-{attempt}.csv"
+    if not path.exists():
+        rng = random.Random(attempt)
+        listed = rng.sample(layout["on_list"], 950)
+        fresh = [3 * rows + 50 * attempt + i for i in range(50)]  # beyond every number of the list and the export
+        write_csv(path, {"file_rows": listed + fresh, "changed": set(listed[::10])}, rng)
+    return path
+
+
+TEN_TAGS = [f"Tag{i}" for i in range(1, 11)]
+
+
+def ensure_ten_tags(rows: int, shift: int) -> Path:
+    """Phone and ten tag columns; `shift` changes the first tag of every number."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"ten-tags-{rows}-{shift}.csv"
+    if not path.exists():
+        with path.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(["Phone", *TEN_TAGS])
+            for k in range(rows):
+                tags = [
+                    f"{name} {(k * (i + 3) + (shift if i == 0 else 0)) % (20 + 10 * i)}"
+                    for i, name in enumerate(TEN_TAGS)
+                ]
+                out.writerow([phone(k), *tags])
+    return path
+
+
+_accounts = 0
+
+
+def new_account():
+    """An empty account, as a new customer's; the previous benchmark accounts are deleted first."""
     from subscribers.models import Account
 
-    slug = f"bench-{rows}"
-    Account.objects.filter(slug=slug).delete()
-    account = Account.objects.create(slug=slug, name=f"Bench {rows:,}")
-    phones = ["+1" + phone(k) for k in layout["on_list"]]
-    names = DISTRICTS + FEEDERS + SUBSTATIONS
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO subscribers_subscriber (account_id, phone, status, opted_out_by, first_seen, status_changed) "
-            "SELECT %s, p, 'opted_in', '', now(), now() FROM unnest(%s::text[]) p",
-            [account.pk, phones],
-        )
-        cursor.execute(
-            "INSERT INTO subscribers_tag (account_id, name, created_at) SELECT %s, n, now() FROM unnest(%s::text[]) n",
-            [account.pk, names],
-        )
-        current = [tags_for(k, False) for k in layout["on_list"]]
-        for column in range(3):
-            cursor.execute(
-                "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
-                "SELECT s.id, t.id FROM unnest(%s::text[], %s::text[]) AS x(phone, tag) "
-                "JOIN subscribers_subscriber s ON s.account_id = %s AND s.phone = x.phone "
-                "JOIN subscribers_tag t ON t.account_id = %s AND t.name = x.tag",
-                [phones, [c[column] for c in current], account.pk, account.pk],
-            )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE subscribers_subscriber")
-        cursor.execute("VACUUM ANALYZE subscribers_subscribertag")
-    return account
+    global _accounts
+    _accounts += 1
+    Account.objects.filter(slug__startswith="bench-").delete()
+    return Account.objects.create(slug=f"bench-{os.getpid()}-{_accounts}", name=f"Bench {_accounts}")
+
+
+CONFIGURATIONS = {
+    "CIS export": ({"phone_columns": ["PrimaryPhone", "MobilePhone"], "tag_columns": ["District", "Feeder", "Substation"]}, "append_soft_tags"),
+    "CIS daily": ({"phone_columns": ["PrimaryPhone", "MobilePhone"], "tag_columns": ["District", "Feeder", "Substation"]}, "append"),
+    "Ten tags": ({"phone_columns": ["Phone"], "tag_columns": TEN_TAGS}, "append_tags"),
+}  # fmt: skip
 
 
 class Worker:
@@ -215,19 +252,17 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def run_once(account, path: Path, worker: Worker) -> dict:
+def run_once(account, path: Path, worker: Worker, configuration: str = "CIS export") -> dict:
     """Upload, then wait for the worker to finish the run; returns seconds, the job's peak memory, and the run."""
     from imports import services
     from imports.fieldmap import FieldMap
-    from imports.models import ImportConfiguration, ImportRun, Mode, RunSource, Stage
+    from imports.models import ImportConfiguration, ImportRun, RunSource, Stage
 
-    config = ImportConfiguration.objects.filter(account=account, name="CIS export").first()
+    config = ImportConfiguration.objects.filter(account=account, name=configuration).first()
     if config is None:
-        field_map = FieldMap.load(
-            {"phone_columns": ["PrimaryPhone", "MobilePhone"], "tag_columns": ["District", "Feeder", "Substation"]}
-        )
+        field_map, mode = CONFIGURATIONS[configuration]
         config = services.configuration_save(
-            account=account, user=None, name="CIS export", field_map=field_map, mode=Mode.APPEND_SOFT_TAGS
+            account=account, user=None, name=configuration, field_map=FieldMap.load(field_map), mode=mode
         )
         services.configuration_approve(configuration=config, user=None)
     started = time.perf_counter()
@@ -244,13 +279,91 @@ def run_once(account, path: Path, worker: Worker) -> dict:
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     run = ImportRun.objects.get(pk=run.pk)
-    return {"seconds": seconds, "peak_mb": peak, "run": run}
+    assert run.stage == Stage.DONE, (run.stage, run.error)
+    return {"seconds": seconds, "peak_mb": peak, "run": run, "rows": run.rows_read}
+
+
+def changes(run) -> int:
+    return sum(
+        v for k, v in run.counts.items() if k not in ("unchanged", "duplicate", "new") and not k.startswith("rejected")
+    )
+
+
+def report(label: str, result: dict) -> None:
+    run = result["run"]
+    counts = ", ".join(f"{k} {v:,}" for k, v in sorted(run.counts.items()) if not k.startswith("rejected_"))
+    print(
+        f"  {label:<34} {result['seconds']:7.1f} s ({result['rows'] / result['seconds']:>8,.0f} rows/s), "
+        f"peak {result['peak_mb']:4.0f} MB | {counts}",
+        flush=True,
+    )
+
+
+def case_first(rows, fmt, path, layout, worker, attempt):
+    account = new_account()
+    first = run_once(account, path, worker)
+    report(f"first {rows:,} {fmt} #{attempt}", first)
+    again = run_once(account, path, worker)
+    report(f"  same file again ({changes(again['run'])} changes)", again)
+    return {"first import": first, "same file again": again}
+
+
+def case_mixed(rows, fmt, path, layout, worker, attempt):
+    account = new_account()
+    start = run_once(account, ensure_list(f"list-{rows}", layout["on_list"]), worker)
+    report(f"  its list, imported ({len(layout['on_list']):,})", start)
+    mixed = run_once(account, path, worker)
+    report(f"mixed {rows:,} {fmt} #{attempt}", mixed)
+    again = run_once(account, path, worker)
+    report(f"  same file again ({changes(again['run'])} changes)", again)
+    return {"list imported first": start, "mixed import": mixed, "same file again": again}
+
+
+def case_small_account(rows, fmt, path, layout, worker, attempt):
+    account = new_account()
+    start = run_once(account, ensure_list(f"list-{rows}-1000", layout["on_list"][:1000]), worker)
+    into = run_once(account, path, worker)
+    report(f"1,000-number account + {rows:,} {fmt} #{attempt}", into)
+    return {"into a 1,000-number account": into, "its list, imported": start}
+
+
+_large: dict = {}
+
+
+def case_large_account(rows, fmt, path, layout, worker, attempt):
+    if _large.get("rows") != rows:
+        account = new_account()
+        start = run_once(account, ensure_list(f"list-{rows}", layout["on_list"]), worker)
+        report(f"  its list, imported ({len(layout['on_list']):,})", start)
+        _large.update(rows=rows, account=account, start=start)
+    delta = run_once(_large["account"], ensure_delta(rows, layout, attempt), worker, "CIS daily")
+    report(f"1,000 rows into {rows:,}-number account #{attempt}", delta)
+    return {f"1,000 rows into {rows:,}": delta}
+
+
+def case_ten_tags(rows, fmt, path, layout, worker, attempt):
+    account = new_account()
+    first = run_once(account, ensure_ten_tags(rows, 0), worker, "Ten tags")
+    report(f"ten tags {rows:,} #{attempt}", first)
+    changed = run_once(account, ensure_ten_tags(rows, 1), worker, "Ten tags")
+    report(f"  one tag of each changed ({changes(changed['run'])})", changed)
+    return {"ten tags, first import": first, "ten tags, one changed": changed}
+
+
+CASES = {
+    "first": case_first,
+    "mixed": case_mixed,
+    "small-account": case_small_account,
+    "large-account": case_large_account,
+    "ten-tags": case_ten_tags,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--formats", nargs="+", default=["csv", "xlsx"], choices=["csv", "xlsx"])
+    parser.add_argument("--formats", nargs="+", default=["csv"], choices=["csv", "xlsx"])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
@@ -264,43 +377,28 @@ def main() -> None:
     import django_rq
 
     django_rq.get_queue("imports").empty()
-    print(f"PostgreSQL at {DB_URL}; {os.cpu_count()} cores")
+    print(f"PostgreSQL at {DB_URL}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     summary = []
     with Worker() as worker:
-        for rows in args.rows:
-            layout = plan(rows)
-            for fmt in args.formats:
-                path = ensure_file(rows, fmt, layout)
-                firsts, seconds_again, peaks = [], [], []
-                for attempt in range(args.repeat):
-                    account = load_account(rows, layout)
-                    first = run_once(account, path, worker)
-                    again = run_once(account, path, worker)
-                    run = first["run"]
-                    assert run.stage == "done", (run.stage, run.error)
-                    assert again["run"].stage == "done", (again["run"].stage, again["run"].error)
-                    changed = sum(
-                        v
-                        for k, v in again["run"].counts.items()
-                        if k not in ("unchanged", "duplicate", "new") and not k.startswith("rejected")
-                    )
-                    firsts.append(first["seconds"])
-                    seconds_again.append(again["seconds"])
-                    peaks.append(first["peak_mb"])
-                    counts = ", ".join(
-                        f"{k} {v:,}" for k, v in sorted(run.counts.items()) if not k.startswith("rejected_")
-                    )
-                    print(
-                        f"{rows:>9,} rows {fmt:<4} #{attempt + 1}: {first['seconds']:6.1f} s "
-                        f"({rows / first['seconds']:,.0f} rows/s), worker peak {first['peak_mb']:.0f} MB; "
-                        f"again {again['seconds']:.1f} s ({changed} changes) | {counts}"
-                    )
-                median = statistics.median(firsts)
-                summary.append((rows, fmt, median, rows / median, max(peaks), statistics.median(seconds_again)))
-    print("\nmedians")
-    print(f"{'rows':>10} {'format':<6} {'seconds':>8} {'rows/s':>9} {'peak MB':>8} {'again s':>8}")
-    for rows, fmt, median, rate, peak, again in summary:
-        print(f"{rows:>10,} {fmt:<6} {median:>8.1f} {rate:>9,.0f} {peak:>8.0f} {again:>8.1f}")
+        for case in args.cases:
+            for rows in args.rows:
+                layout = plan(rows)
+                for fmt in args.formats if case in ("first", "mixed", "small-account") else ["csv"]:
+                    path = ensure_file(rows, fmt, layout)
+                    results: dict[str, list] = {}
+                    for attempt in range(1, args.repeat + 1):
+                        for label, result in CASES[case](rows, fmt, path, layout, worker, attempt).items():
+                            results.setdefault(label, []).append(result)
+                    for label, runs in results.items():
+                        seconds = [r["seconds"] for r in runs]
+                        median = statistics.median(seconds)
+                        rate = statistics.median(r["rows"] for r in runs) / median
+                        summary.append((case, rows, fmt, label, median, seconds, rate, max(r["peak_mb"] for r in runs)))
+    print(f"\nmedians (load average now {os.getloadavg()[0]:.1f})")
+    print(f"{'case':<14} {'rows':>10} {'format':<6} {'what':<34} {'median s':>9} {'rows/s':>9} {'peak MB':>8}  runs")
+    for case, rows, fmt, label, median, seconds, rate, peak in summary:
+        runs = ", ".join(f"{s:.1f}" for s in seconds)
+        print(f"{case:<14} {rows:>10,} {fmt:<6} {label:<34} {median:>9.1f} {rate:>9,.0f} {peak:>8.0f}  {runs}")
 
 
 if __name__ == "__main__":
