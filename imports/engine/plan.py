@@ -365,12 +365,19 @@ def apply(
             f"UPDATE {t.dec} d SET subscriber_id = ins.id, applied = 1 FROM ins WHERE d.phone = ins.phone",
             p,
         )
-        with store.probing():  # the numbers to change, by id
+        # The numbers to change are found by id (a nested loop into the list's primary key); the ids that changed
+        # are kept apart and marked applied in a statement of their own, hashed: in one statement the planner
+        # took the changed rows for one, from the estimate of the update's condition, and scanned all the
+        # decisions once for each of them.
+        store.execute(f"DROP TABLE IF EXISTS {t.landed}")
+        store.execute(f"CREATE UNLOGGED TABLE {t.landed} (id bigint)")
+        with store.probing():
             store.execute(
-                f"WITH upd AS ({update} RETURNING subscribers_subscriber.id) "
-                f"UPDATE {t.dec} d SET applied = 1 FROM upd WHERE d.subscriber_id = upd.id",
+                f"WITH upd AS ({update} RETURNING subscribers_subscriber.id) INSERT INTO {t.landed} SELECT id FROM upd",
                 p,
             )
+        store.update_statistics(t.landed)
+        store.execute(f"UPDATE {t.dec} d SET applied = 1 FROM {t.landed} l WHERE d.subscriber_id = l.id")
     else:
         # One writer at a time on SQLite: nothing can change between the decisions and the writes.
         store.execute(insert_new, p)
@@ -385,11 +392,12 @@ def apply(
     # goes from "no id, not applied" to both): every statement below joins on them, and planned on the
     # statistics of before it takes a million rows for one and nests loops over them.
     store.update_statistics(t.dec, "phone, subscriber_id, applied")
+    # The links to delete, hashed out of the staged tables first; then deleted by id, through the links' key.
+    store.create_table_as(
+        t.gone, f"SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1"
+    )
     with store.probing():
-        store.execute(
-            "DELETE FROM subscribers_subscribertag WHERE id IN "
-            f"(SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1)"
-        )
+        store.execute(f"DELETE FROM subscribers_subscribertag WHERE id IN (SELECT link_id FROM {t.gone})")
     # In the order of the links' unique index, which they then grow at one end instead of all over.
     store.execute(
         "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "

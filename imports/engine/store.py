@@ -21,7 +21,23 @@ def is_postgres() -> bool:
 class Tables:
     """The names of one run's tables; the run id is an integer, so the names are safe to format into SQL."""
 
-    SUFFIXES = ("rows", "f", "merged", "dec", "combo", "diff", "ftag", "cur", "add", "rem", "adda", "rema", "undo")
+    SUFFIXES = (
+        "rows",
+        "f",
+        "merged",
+        "dec",
+        "combo",
+        "diff",
+        "ftag",
+        "cur",
+        "add",
+        "rem",
+        "adda",
+        "rema",
+        "undo",
+        "landed",
+        "gone",
+    )
 
     def __init__(self, run_id: int, prefix: str = "imp"):
         self.run_id = int(run_id)
