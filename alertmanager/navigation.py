@@ -29,6 +29,8 @@ SETTINGS_NAV = [
     ("SFTP", "sftpdrop:credentials", MANAGER),
     ("Registration", "registration:brand", MANAGER),
     ("Users", "registration:users", MANAGER),
+    ("People", "people", MANAGER),
+    ("Audit log", "audit:log", MANAGER),
 ]
 
 
