@@ -176,6 +176,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Logins (people): a password and a second factor for everyone; TOTP codes are named after the product in the app.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "AlertManager")
+# Wrong codes are counted by the login lockout below (Redis, per username and address), not a second time by each
+# device's own back-off.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # A session ends after this many minutes without a request (each request starts the count again).
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60

@@ -82,7 +82,7 @@ def _refused(request, template: str, context: dict, gate: services.LoginGate, no
 
 
 def _user_named(username: str):
-    return get_user_model().objects.filter(username=username).first() if username else None
+    return get_user_model().objects.filter(username__iexact=username.strip()).first() if username else None
 
 
 @sensitive_post_parameters("password")
