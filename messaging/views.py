@@ -232,7 +232,7 @@ def texts(request):
     account = request.account
     config = services.messaging_settings_get(account=account)
     if request.method == "POST" and request.POST.get("action") == "rotate":
-        services.messaging_webhook_secret_rotate(account=account)
+        services.messaging_webhook_secret_rotate(account=account, user=request.user)
         messages.success(request, "A new webhook secret was made. Update your receiving system with it.")
         return redirect("messaging:texts")
     initial = {
@@ -244,7 +244,7 @@ def texts(request):
     form = TextsForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
-            services.messaging_settings_update(account=account, **form.cleaned_data)
+            services.messaging_settings_update(account=account, user=request.user, **form.cleaned_data)
             messages.success(request, "Texts and settings saved.")
             return redirect("messaging:texts")
         messages.error(request, "Nothing was saved: correct the fields marked below.")
