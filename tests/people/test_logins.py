@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -244,3 +245,16 @@ def test_a_session_ends_after_the_idle_minutes(manager_client, settings):
     manager_client.get("/dashboard/")
     assert manager_client.session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
     assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+@pytest.mark.django_db
+def test_support_resets_a_second_factor_in_admin_and_it_is_recorded(manager, support, account):
+    enrolled(manager)
+    staff = verified_login(Client(), support)
+    staff.post(
+        reverse("admin:auth_user_changelist"), {"action": "reset_second_factor", "_selected_action": [manager.pk]}
+    )
+    assert not TOTPDevice.objects.filter(user=manager).exists()
+    entry = AuditEntry.objects.get(kind=Kind.SECOND_FACTOR, action="reset")
+    assert entry.account == account and entry.actor == support and entry.actor_is_staff
+    assert password_step(Client(), "manager").url.startswith(reverse("login_setup"))
