@@ -49,6 +49,8 @@ class AccountLoginSettingsAdmin(admin.ModelAdmin):
 
 @admin.action(description="Reset the second factor of the selected users", permissions=["change"])
 def reset_second_factor(modeladmin, request, queryset):
+    if not request.user.is_superuser:
+        queryset = queryset.filter(is_superuser=False)
     for user in queryset:
         services.second_factor_reset(user=user, by=request.user, where="support admin")
     count = queryset.count()
@@ -68,6 +70,12 @@ admin.site.unregister(User)
 class PersonAdmin(UserAdmin):
     actions = [reset_second_factor]
     list_display = ["username", "email", "is_active", "is_staff", "last_login", "enrolled"]
+
+    def has_change_permission(self, request, obj=None):
+        # Support staff manage people, not superusers: otherwise a new password and second factor would make them one.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

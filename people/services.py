@@ -448,6 +448,8 @@ def person_add(*, account: Account, username: str, email: str, role: str, invite
             raise PeopleError(f"{user.get_username()} is already a member of this account.")
         if not user.is_active:
             raise PeopleError(f"The login {user.get_username()} is deactivated; ask support to restore it.")
+        if user.is_staff:
+            raise PeopleError("That username is taken. Choose another.")
         membership = Membership.objects.create(user=user, account=account, role=role)
         _person_audit(account, by, "added", f"{user.get_username()} added as {_role_label(role)} (existing login)")
         return Added(user=user, membership=membership, existing_user=True)

@@ -246,28 +246,23 @@ def setup(request):
 @require_http_methods(["GET", "POST"])
 def security(request):
     user = request.user
-    codes = None
-    if request.method == "POST" and request.POST.get("action") == "backup_codes":
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "backup_codes":
         codes = services.backup_codes_regenerate(user=user)
         return render(request, "people/backup_codes.html", {"codes": codes, "next": reverse("security")})
-    response = render(
-        request,
-        "people/security.html",
-        {
-            "device": TOTPDevice.objects.filter(user=user, confirmed=True).first(),
-            "codes_left": services.backup_codes_left(user),
-            "remembered": services.remembered_device_check(
-                user=user, value=request.COOKIES.get(services.REMEMBER_COOKIE)
-            )
-            is not None,
-            "idle_minutes": settings.SESSION_IDLE_MINUTES,
-        },
-    )
-    if request.method == "POST" and request.POST.get("action") == "forget_device":
+    if action == "forget_device":
         response = redirect("security")
         response.delete_cookie(services.REMEMBER_COOKIE)
         messages.success(request, "This browser is forgotten: your next login asks for a code again.")
-    return response
+        return response
+    remembered = services.remembered_device_check(user=user, value=request.COOKIES.get(services.REMEMBER_COOKIE))
+    context = {
+        "device": TOTPDevice.objects.filter(user=user, confirmed=True).first(),
+        "codes_left": services.backup_codes_left(user),
+        "remembered": remembered is not None,
+        "idle_minutes": settings.SESSION_IDLE_MINUTES,
+    }
+    return render(request, "people/security.html", context)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -387,7 +382,8 @@ def person_action(request, pk: int):
                 messages.error(request, "Choose a role.")
                 return redirect("people")
             services.person_role_change(membership=membership, role=form.cleaned_data["role"], by=request.user)
-            messages.success(request, f"{name} is now {membership.__class__.objects.get(pk=pk).get_role_display()}.")
+            membership.refresh_from_db()
+            messages.success(request, f"{name} is now {membership.get_role_display().lower()}.")
         elif action == "deactivate":
             services.person_deactivate(membership=membership, by=request.user)
             messages.success(request, f"{name} can no longer work in {request.account.name}.")

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEntry, Kind
 from people.models import LockKind, LoginLock
+from subscribers.models import Membership
 from tests.conftest import verified_login
 from tests.people.conftest import PASSWORD, enrolled, password_step, totp_now
 
@@ -258,3 +259,35 @@ def test_support_resets_a_second_factor_in_admin_and_it_is_recorded(manager, sup
     entry = AuditEntry.objects.get(kind=Kind.SECOND_FACTOR, action="reset")
     assert entry.account == account and entry.actor == support and entry.actor_is_staff
     assert password_step(Client(), "manager").url.startswith(reverse("login_setup"))
+
+
+@pytest.mark.django_db
+def test_support_cannot_take_over_a_superuser(support):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    device = enrolled(root)
+    staff = verified_login(Client(), support)
+    assert staff.get(reverse("admin:auth_user_password_change", args=[root.pk])).status_code == 403
+    staff.post(reverse("admin:auth_user_changelist"), {"action": "reset_second_factor", "_selected_action": [root.pk]})
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    page = staff.get(reverse("admin:auth_user_change", args=[support.pk])).content.decode()
+    assert 'name="is_superuser"' not in page
+
+
+@pytest.mark.django_db
+def test_support_changes_roles_in_admin_by_the_people_rules(support, manager, uploader, account):
+    staff = verified_login(Client(), support)
+    mine = Membership.objects.get(user=manager)
+    theirs = Membership.objects.get(user=uploader)
+    staff.post(reverse("admin:subscribers_membership_change", args=[theirs.pk]), {"role": "manager"})
+    theirs.refresh_from_db()
+    assert theirs.role == "manager"
+    assert AuditEntry.objects.filter(kind=Kind.PERSON, action="role_changed", actor=support, account=account).exists()
+    staff.post(reverse("admin:subscribers_membership_change", args=[theirs.pk]), {"role": "uploader"})
+    staff.post(reverse("admin:subscribers_membership_change", args=[mine.pk]), {"role": "uploader"})
+    mine.refresh_from_db()
+    assert mine.role == "manager"  # the account's last manager stays one
+    staff.post(reverse("admin:subscribers_membership_delete", args=[theirs.pk]), {"post": "yes"})
+    uploader.refresh_from_db()
+    assert not uploader.is_active
