@@ -244,3 +244,18 @@ def test_support_reads_every_accounts_log_in_admin_but_cannot_change_it(client, 
     assert client.post(reverse("admin:audit_auditentry_delete", args=[one.pk]), {"post": "yes"}).status_code == 403
     assert AuditEntry.objects.filter(pk=one.pk).exists()
     assert ImportRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_text_settings_and_a_rotated_webhook_secret_are_written_without_their_values(manager_client, account, manager):
+    from messaging.services import messaging_settings_get
+    from tests.messaging.test_pages import _form
+
+    config = messaging_settings_get(account=account)
+    manager_client.post(reverse("messaging:texts"), _form(config, webhook_url="https://cis.lakeside.example/hook"))
+    manager_client.post(reverse("messaging:texts"), {"action": "rotate"})
+    entries = list(AuditEntry.objects.filter(kind=Kind.SETTINGS, account=account).order_by("id"))
+    assert len(entries) == 2 and all(e.actor == manager for e in entries)
+    assert "webhook" in entries[0].summary.lower() and "cis.lakeside.example" not in entries[0].summary
+    secret = messaging_settings_get(account=account).webhook_secret
+    assert secret not in str(entries[1].details) and secret not in entries[1].summary
