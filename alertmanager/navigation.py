@@ -29,6 +29,8 @@ SETTINGS_NAV = [
     ("SFTP", "sftpdrop:credentials", MANAGER),
     ("Registration", "registration:brand", MANAGER),
     ("Users", "registration:users", MANAGER),
+    ("People", "people", MANAGER),
+    ("Audit log", "audit:log", MANAGER),
 ]
 
 
@@ -47,7 +49,9 @@ def _items(entries, role: str, path: str) -> list[dict]:
 
 def navigation(request) -> dict:
     membership = getattr(request, "membership", None)
-    if membership is None:
+    user = getattr(request, "user", None)
+    # Between the password and the second factor nothing is open yet, so nothing is offered.
+    if membership is None or not getattr(user, "is_verified", lambda: False)():
         return {"nav_items": [], "settings_items": []}
     path = request.path
     return {

@@ -1,18 +1,21 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from people import views as people_views
 from subscribers import views as subscriber_views
 
 admin.site.site_header = "AlertManager support"
 admin.site.site_title = "AlertManager support"
+admin.site.login = people_views.admin_login
 
 urlpatterns = [
     # First, or every API request is tried against all the pages' patterns before its own (docs/benchmarks.md).
     path("", include("api.urls")),
     path("", subscriber_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("", include("people.urls")),
+    path("", include("audit.urls")),
     path("accounts/pick/", subscriber_views.pick_account, name="pick_account"),
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
     path("", include("registration.urls")),

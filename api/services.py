@@ -13,6 +13,8 @@ from django.utils.crypto import salted_hmac
 
 from api.gate import LAST_USED_PRECISION, Admission, KeyIdentity, gate_forget, gate_pass
 from api.models import ApiKey, IdempotencyRecord
+from audit.models import Kind
+from audit.services import audit_record
 from subscribers.models import Account
 from subscribers.services import ServiceError
 
@@ -41,6 +43,14 @@ def api_key_create(*, account: Account, name: str, created_by=None) -> tuple[Api
     api_key = ApiKey.objects.create(
         account=account, name=name[:100], prefix=token[:12], digest=_digest(token), created_by=created_by
     )
+    audit_record(
+        kind=Kind.API_KEY,
+        action="created",
+        summary=f"API key “{api_key.name}” ({api_key.prefix}…) created",
+        account=account,
+        actor=created_by,
+        details={"key_id": api_key.pk, "prefix": api_key.prefix},
+    )
     return api_key, token
 
 
@@ -50,6 +60,14 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by=None) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.revoked_by = revoked_by
         api_key.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(
+            kind=Kind.API_KEY,
+            action="revoked",
+            summary=f"API key “{api_key.name}” ({api_key.prefix}…) revoked",
+            account=api_key.account,
+            actor=revoked_by,
+            details={"key_id": api_key.pk, "prefix": api_key.prefix},
+        )
     api_key_forget(api_key=api_key)
     return api_key
 

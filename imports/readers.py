@@ -845,6 +845,19 @@ _MISSING = object()  # a shared-string index past the end of the table
 # stores every distinct text of a sheet once there, and a million-row export has millions (account numbers,
 # names, e-mails), which as Python strings took 320 MB for 4.9 million of them.
 PACK_STRINGS_ABOVE = 32 * 1024**2
+# The most of a shared-strings part that is held, counted as the part's own bytes (texts and their markup): the
+# reader must keep the whole table while it reads the sheet, and a part that inflates only 96:1 passes the zip-bomb
+# checks yet can unpack to gigabytes. Past this the file is refused, with a way out. The million-row export of
+# docs/benchmarks.md has a 139 MB part; 256 MB of it keeps a worker near 400 MB at most.
+MAX_SHARED_STRINGS_BYTES = 256 * 1024**2
+
+
+def _strings_too_big() -> FileRejected:
+    return FileRejected(
+        "This Excel file holds more distinct texts than can be read at once (its table of texts is over "
+        f"{MAX_SHARED_STRINGS_BYTES // 1024**2:,} MB). Save the sheet as CSV and upload that instead: a CSV of "
+        "any size can be read, or split the workbook into smaller files."
+    )
 
 
 class _PackedStrings:
@@ -887,6 +900,7 @@ class _StringsHandler:
         self.strings: list[str | None | _TooLong] = []
         self._parts: list[str] = []
         self._size = 0
+        self._held = 0  # texts kept so far, and a tag's worth per item, as the fast path counts them
         self._collect = False
         self._phonetic = 0
 
@@ -907,6 +921,9 @@ class _StringsHandler:
             self._phonetic -= 1
         elif tag == "si":
             self.strings.append(_TOO_LONG if self._size > MAX_CELL_CHARS else ("".join(self._parts) or None))
+            self._held += min(self._size, MAX_CELL_CHARS) + 16
+            if self._held > MAX_SHARED_STRINGS_BYTES:
+                raise _strings_too_big()
 
     def data(self, text: str) -> None:
         if self._collect:
@@ -939,7 +956,11 @@ def _shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget)
 
 
 def _fast_shared_strings(chunks: Iterator[bytes], strings: list | _PackedStrings) -> list | _PackedStrings:
+    held = 0
     for region in _fast_regions(chunks, b"sst", b"</si>"):
+        held += len(region)
+        if held > MAX_SHARED_STRINGS_BYTES:
+            raise _strings_too_big()
         found = _SI.findall(region)
         # Only <si> starts with "<si" in this part, so equal counts mean every item was a plain one.
         if len(found) != region.count(b"<si"):

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Kind
+from audit.services import audit_record
 from imports import engine, readers
 from imports.fieldmap import FieldMap
 from imports.models import FINAL_STAGES, Action, ImportConfiguration, ImportRun, Layout, Mode, RunSource, Stage
@@ -136,10 +138,35 @@ def import_run_create(
                 file_path=str(stored),
             )
             _enqueue("imports.jobs.import_run_job", run.pk)
+            _run_audit(run, "started", started_by)
     except BaseException:
         stored.unlink(missing_ok=True)
         raise
     return run
+
+
+_RUN_VERBS = {"started": "started", "confirmed": "confirmed", "cancelled": "cancelled", "undone": "undone"}
+
+
+def _run_audit(run: ImportRun, action: str, user) -> None:
+    """An audit entry for an import: its file, mode (and action or configuration) and the counts known so far."""
+    how = (
+        f"configuration “{run.configuration.name}” v{run.configuration_version}"
+        if run.configuration_id
+        else (f"Preformatted, {run.get_action_display().lower()}")
+    )
+    counts = {k: v for k, v in (run.counts or {}).items() if isinstance(v, int) and v}
+    figures = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
+    audit_record(
+        kind=Kind.IMPORT,
+        action=action,
+        summary=f"{'Preview' if run.dry_run else 'Import'} #{run.pk} of “{run.file_name}” {_RUN_VERBS[action]} "
+        f"({run.get_mode_display()}; {how}; {run.get_source_display()})" + (f": {figures}" if figures else ""),
+        account=run.account,
+        actor=user,
+        actor_name="" if user else run.get_source_display(),
+        details={"run": run.pk, "file_name": run.file_name, "mode": run.mode, "counts": counts},
+    )
 
 
 def _enqueue(job: str, *args) -> None:
@@ -163,6 +190,7 @@ def import_run_confirm(*, run: ImportRun, user) -> ImportRun:
     run.error = ""
     run.save(update_fields=["stage", "error"])
     _enqueue("imports.jobs.import_run_job", run.pk, True)
+    _run_audit(run, "confirmed", user)
     return run
 
 
@@ -177,6 +205,7 @@ def import_run_cancel(*, run: ImportRun, user) -> ImportRun:
         run.finished_at = timezone.now()
         run.expires_at = None
         run.save(update_fields=["stage", "finished_at", "expires_at"])
+        _run_audit(run, "cancelled", user)
     engine.discard(run)
     if run.file_path:
         Path(run.file_path).unlink(missing_ok=True)
@@ -215,6 +244,7 @@ def import_run_undo(*, run: ImportRun, user) -> ImportRun:
         undo_of=run,
     )
     _enqueue("imports.jobs.import_undo_job", undo.pk)
+    _run_audit(run, "undone", user)
     return undo
 
 
@@ -288,6 +318,15 @@ def configuration_approve(*, configuration: ImportConfiguration, user) -> Import
     configuration.approved_by = user if getattr(user, "pk", None) else None
     configuration.approved_version = configuration.version
     configuration.save(update_fields=["approved_at", "approved_by", "approved_version"])
+    audit_record(
+        kind=Kind.CONFIGURATION,
+        action="approved",
+        summary=f"Configuration “{configuration.name}” version {configuration.version} approved "
+        f"({configuration.get_mode_display()})",
+        account=configuration.account,
+        actor=user,
+        details={"configuration": configuration.pk, "version": configuration.version},
+    )
     return configuration
 
 
@@ -296,6 +335,14 @@ def configuration_retire(*, configuration: ImportConfiguration, user) -> ImportC
     configuration = ImportConfiguration.objects.select_for_update().get(pk=configuration.pk)
     configuration.retired_at = timezone.now()
     configuration.save(update_fields=["retired_at"])
+    audit_record(
+        kind=Kind.CONFIGURATION,
+        action="retired",
+        summary=f"Configuration “{configuration.name}” retired",
+        account=configuration.account,
+        actor=user,
+        details={"configuration": configuration.pk},
+    )
     return configuration
 
 

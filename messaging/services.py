@@ -36,6 +36,8 @@ from django.db.models import (
 from django.utils import timezone
 from rq import Retry, get_current_job
 
+from audit.models import Kind
+from audit.services import audit_record
 from messaging import keywords
 from messaging.gateway import SendResult, get_gateway
 from messaging.models import (
@@ -79,20 +81,32 @@ def messaging_settings_get(*, account: Account) -> MessagingSettings:
 
 
 @transaction.atomic
-def messaging_settings_update(*, account: Account, **fields) -> MessagingSettings:
+def messaging_settings_update(*, account: Account, user=None, **fields) -> MessagingSettings:
     current = messaging_settings_get(account=account)
     current = MessagingSettings.objects.select_for_update().get(pk=current.pk)
+    changed = [name for name, value in fields.items() if getattr(current, name) != value]
     for name, value in fields.items():
         setattr(current, name, value)
     current.updated_at = timezone.now()
     current.save()
+    if changed:
+        # Names only: the texts are on the page, and a secret has no place in the log.
+        labels = [str(MessagingSettings._meta.get_field(name).verbose_name) for name in changed]
+        audit_record(
+            kind=Kind.SETTINGS,
+            action="texts",
+            summary="Text settings changed: " + ", ".join(labels),
+            account=account,
+            actor=user,
+            details={"fields": changed},
+        )
     return current
 
 
-def messaging_webhook_secret_rotate(*, account: Account) -> MessagingSettings:
+def messaging_webhook_secret_rotate(*, account: Account, user=None) -> MessagingSettings:
     from messaging.models import _new_secret
 
-    return messaging_settings_update(account=account, webhook_secret=_new_secret())
+    return messaging_settings_update(account=account, user=user, webhook_secret=_new_secret())
 
 
 def sender_of(account: Account) -> str:
@@ -499,6 +513,17 @@ def alert_create(*, account: Account, body: str, target: str, tags, user, repeat
             fingerprint=_fingerprint(body, target, tags), created_by=user,
         )  # fmt: skip
         alert.tags.set(tags)
+        reach = alert_audience(account=account, target=target, tags=tags).filter(status=Status.OPTED_IN).count()
+        audit_record(
+            kind=Kind.ALERT,
+            action="sent",
+            summary=f"Alert #{alert.pk} sent to {reach:,} opted-in number{'s' if reach != 1 else ''} ("
+            + ("the whole list" if target == Alert.Target.EVERYONE else "tags " + ", ".join(alert.tag_names))
+            + f"): “{body[:80]}{'…' if len(body) > 80 else ''}”",
+            account=account,
+            actor=user,
+            details={"alert": alert.pk, "tags": alert.tag_names, "count": reach},
+        )
         transaction.on_commit(lambda: _enqueue_alert(alert.pk))
     return alert
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 
+from alertmanager.clientip import client_ip
 from messaging import services
 from messaging.forms import AlertForm, DoubleOptInForm, OutboxFilterForm, TextsForm, WidgetForm
 from messaging.models import Alert, DeliveryStatus, MessagingSettings, OutboundMessage
@@ -113,7 +114,7 @@ def widget_submit(request, key):
     if not form.is_valid():
         return _widget_response(request, config, "messaging/widget.html", {"form": form}, status=400)
     try:
-        services.widget_request(account=config.account, phone=form.cleaned_data["phone"], client_ip=_client_ip(request))
+        services.widget_request(account=config.account, phone=form.cleaned_data["phone"], client_ip=client_ip(request))
     except services.WidgetLimited as exc:
         return _widget_response(
             request, config, "messaging/widget_done.html", {"ok": False, "title": "Please wait", "text": exc.detail},
@@ -137,14 +138,6 @@ def widget_submit(request, key):
         request, config, "messaging/widget_done.html",
         {"ok": True, "title": "Check your phone", "text": "We sent you a text. Reply YES to it within 7 days to start receiving alerts."},
     )  # fmt: skip
-
-
-def _client_ip(request) -> str | None:
-    if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # Manager pages
@@ -239,7 +232,7 @@ def texts(request):
     account = request.account
     config = services.messaging_settings_get(account=account)
     if request.method == "POST" and request.POST.get("action") == "rotate":
-        services.messaging_webhook_secret_rotate(account=account)
+        services.messaging_webhook_secret_rotate(account=account, user=request.user)
         messages.success(request, "A new webhook secret was made. Update your receiving system with it.")
         return redirect("messaging:texts")
     initial = {
@@ -251,7 +244,7 @@ def texts(request):
     form = TextsForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
-            services.messaging_settings_update(account=account, **form.cleaned_data)
+            services.messaging_settings_update(account=account, user=request.user, **form.cleaned_data)
             messages.success(request, "Texts and settings saved.")
             return redirect("messaging:texts")
         messages.error(request, "Nothing was saved: correct the fields marked below.")

@@ -1,25 +1,17 @@
-"""The login lockout: too many failed SFTP logins from one address block it for a while.
+"""The SFTP login lockout: too many failed SFTP logins from one address block it for a while.
 
-Counters live in Redis so that they survive a restart of the SFTP server and are shared by several
-servers. Times are passed in (seconds since the epoch) rather than read from Redis' own clock, so
-the rules can be driven by an injected clock; Redis expiry only tidies up keys after the fact.
+The counting itself is the project's one set of Redis lockout rules (alertmanager.lockout), which the web
+login uses too; this module holds the SFTP drop's numbers and keys (`am:sftp:…`).
 """
 
-import secrets
-from dataclasses import dataclass
-
-import redis
 from django.conf import settings
 
-_PREFIX = "am:sftp:"
+from alertmanager import lockout
+
+_SCOPE = "sftp"
 
 
-@dataclass(frozen=True)
-class Rules:
-    failures: int
-    window: int
-    block: int
-
+class Rules(lockout.Rules):
     @classmethod
     def from_settings(cls) -> "Rules":
         return cls(
@@ -29,49 +21,15 @@ class Rules:
         )
 
 
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
-def _failures_key(ip: str) -> str:
-    return f"{_PREFIX}failures:{ip}"
-
-
-def _block_key(ip: str) -> str:
-    return f"{_PREFIX}block:{ip}"
-
-
 def blocked_until(*, ip: str, now: float) -> float | None:
     """When the block on `ip` ends, or None if it is not blocked at `now`."""
-    value = _client().get(_block_key(ip))
-    if value is None:
-        return None
-    until = float(value)
-    return until if until > now else None
+    return lockout.blocked_until(scope=_SCOPE, subject=ip, now=now)
 
 
-def failure_record(*, ip: str, now: float, rules: Rules | None = None) -> float | None:
+def failure_record(*, ip: str, now: float, rules: lockout.Rules | None = None) -> float | None:
     """Count one failed login from `ip`; returns the end of the block if this failure caused one."""
-    rules = rules or Rules.from_settings()
-    client = _client()
-    key = _failures_key(ip)
-    pipe = client.pipeline()
-    pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
-    pipe.zremrangebyscore(key, "-inf", now - rules.window)
-    pipe.zcard(key)
-    pipe.expire(key, rules.window + 60)
-    _, _, count, _ = pipe.execute()
-    if count < rules.failures:
-        return None
-    until = now + rules.block
-    pipe = client.pipeline()
-    pipe.set(_block_key(ip), repr(until), ex=rules.block + 60)
-    # The block starts a fresh count: once it clears, the address gets its full number of tries.
-    pipe.delete(key)
-    pipe.execute()
-    return until
+    return lockout.failure_record(scope=_SCOPE, subject=ip, now=now, rules=rules or Rules.from_settings())
 
 
 def block_lift(*, ip: str) -> None:
-    client = _client()
-    client.delete(_block_key(ip), _failures_key(ip))
+    lockout.block_lift(scope=_SCOPE, subject=ip)

@@ -6,13 +6,15 @@ plain synchronous functions so that pages, commands and tests use exactly the sa
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncssh
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import Kind
+from audit.services import audit_record
 from sftpdrop import lockout
 from sftpdrop.models import SftpAddressBlock, SftpCredential, SftpLoginFailure, SftpSettings
 from subscribers.models import Account
@@ -93,7 +95,21 @@ def credential_create(*, account: Account, user=None, public_key: str = "") -> t
             credential.save()
     except IntegrityError:
         raise CredentialRefused("exists", "This account already has SFTP credentials: rotate or revoke them.")
+    _credential_audit(credential, "created", user)
     return credential, password
+
+
+def _credential_audit(credential: SftpCredential, action: str, user) -> None:
+    how = "an SSH key" if credential.public_key else "a password"
+    audit_record(
+        kind=Kind.SFTP_CREDENTIAL,
+        action=action,
+        summary=f"SFTP credentials {credential.username} {action}"
+        + (f" (log in with {how})" if action != "revoked" else ""),
+        account=credential.account,
+        actor=user,
+        details={"username": credential.username},
+    )
 
 
 @transaction.atomic
@@ -105,6 +121,7 @@ def credential_rotate(*, credential: SftpCredential, user=None, public_key: str 
     password = _secret_set(credential, public_key)
     credential.rotated_at = timezone.now()
     credential.save()
+    _credential_audit(credential, "rotated", user)
     return password
 
 
@@ -115,6 +132,7 @@ def credential_revoke(*, credential: SftpCredential, user=None) -> SftpCredentia
         credential.revoked_at = timezone.now()
         credential.revoked_by = user
         credential.save(update_fields=["revoked_at", "revoked_by"])
+        _credential_audit(credential, "revoked", user)
     return credential
 
 
@@ -227,6 +245,19 @@ def address_block_lift(*, block: SftpAddressBlock, user=None) -> None:
     """Support lifts a block before it clears by itself."""
     SftpAddressBlock.objects.filter(ip=block.ip, lifted_at=None).update(lifted_at=timezone.now(), lifted_by=user)
     transaction.on_commit(lambda: lockout.block_lift(ip=block.ip))
+    # The address is no account's, but the accounts whose usernames it tried are the ones that want to know.
+    accounts = Account.objects.filter(
+        sftp_login_failures__ip=block.ip, sftp_login_failures__created_at__gte=block.blocked_at - timedelta(days=1)
+    ).distinct()
+    for account in list(accounts) or [None]:
+        audit_record(
+            kind=Kind.SFTP_BLOCK_LIFTED,
+            action="lifted",
+            summary=f"SFTP block on {block.ip} lifted",
+            account=account,
+            actor=user,
+            details={"ip": block.ip},
+        )
 
 
 # What a dropped file is imported with ---------------------------------------------------------------
@@ -238,7 +269,9 @@ def sftp_settings_get(*, account: Account) -> SftpSettings:
 
 
 @transaction.atomic
-def sftp_settings_update(*, account: Account, preformatted_default: bool, configuration=None) -> SftpSettings:
+def sftp_settings_update(
+    *, account: Account, preformatted_default: bool, configuration=None, user=None
+) -> SftpSettings:
     if configuration is not None and (configuration.account_id != account.pk or not configuration.is_approved):
         raise DropRefused(
             "not_approved", "Choose one of this account's approved configurations.", field="configuration"
@@ -250,6 +283,20 @@ def sftp_settings_update(*, account: Account, preformatted_default: bool, config
             "configuration": configuration,
             "updated_at": timezone.now(),
         },
+    )
+    audit_record(
+        kind=Kind.SETTINGS,
+        action="sftp_import",
+        summary="SFTP files imported "
+        + (
+            "as Preformatted opt-in"
+            if preformatted_default
+            else f"with “{configuration}”"
+            if configuration
+            else "with the approved configuration"
+        ),
+        account=account,
+        actor=user,
     )
     return found
 

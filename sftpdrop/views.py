@@ -124,7 +124,7 @@ def drop_settings(request):
     if not form.is_valid():
         return _page(request, settings_form=form, status=400)
     try:
-        services.sftp_settings_update(account=request.account, **form.cleaned_data)
+        services.sftp_settings_update(account=request.account, user=request.user, **form.cleaned_data)
     except services.DropRefused as exc:
         form.add_error("configuration", exc.detail)
         return _page(request, settings_form=form, status=400)

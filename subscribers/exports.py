@@ -176,6 +176,20 @@ def export_start(*, account: Account, user, fmt: str, query: QueryDict, expected
     return job
 
 
+def export_record(*, account: Account, user, fmt: str, described: str, rows: int) -> None:
+    from audit.models import Kind
+    from audit.services import audit_record
+
+    audit_record(
+        kind=Kind.EXPORT,
+        action=fmt,
+        summary=f"Exported {rows:,} number{'s' if rows != 1 else ''} as {fmt.upper()} ({described})",
+        account=account,
+        actor=user,
+        details={"format": fmt, "filter": described, "rows": rows},
+    )
+
+
 def _sweep() -> None:
     """Files of exports older than a day are deleted: their links have expired with them."""
     cutoff = time.time() - EXPORT_TTL

@@ -418,13 +418,27 @@ def subscriber_export(request):
     _, filters = _filter_form(request)
     qs = selectors.subscriber_search(account=request.account, filters=filters)
     count, small = selectors.capped_count(qs, exports.INLINE_MAX)
+    filter_form, _ = _filter_form(request)
     if not small:
         query = request.GET.copy()
         query.pop("format", None)
-        job = exports.export_start(
-            account=request.account, user=request.user, fmt=fmt, query=query, expected=qs.count()
+        count = qs.count()
+        job = exports.export_start(account=request.account, user=request.user, fmt=fmt, query=query, expected=count)
+        exports.export_record(
+            account=request.account,
+            user=request.user,
+            fmt=fmt,
+            described=_described(filter_form, request.account),
+            rows=count,
         )
         return redirect("subscribers:export_status", token=job.token)
+    exports.export_record(
+        account=request.account,
+        user=request.user,
+        fmt=fmt,
+        described=_described(filter_form, request.account),
+        rows=count,
+    )
     name = exports.filename(request.account, fmt)
     if fmt == "xlsx":
         response = HttpResponse(exports.xlsx_bytes(qs, request.account), content_type=exports.CONTENT_TYPES["xlsx"])
@@ -434,6 +448,21 @@ def subscriber_export(request):
         )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _described(form: FilterForm, account) -> str:
+    """The list's filter in words, for the audit log."""
+    data = getattr(form, "cleaned_data", {})
+    parts = []
+    if data.get("q"):
+        parts.append(f"number contains “{data['q']}”")
+    if data.get("status"):
+        parts.append(f"status {Status(data['status']).label.lower()}")
+    if data.get("tags"):
+        names = list(Tag.objects.filter(account=account, pk__in=data["tags"]).values_list("name", flat=True))
+        joined = " or " if data.get("match") != "all" else " and "
+        parts.append("tagged " + joined.join(f"“{n}”" for n in sorted(names)))
+    return ", ".join(parts) or "the whole list"
 
 
 def _get_export_for_request(request, token: str) -> exports.ExportJob:

@@ -37,22 +37,57 @@ def other_manager(other_account):
     return _member(other_account, "other-manager", Role.MANAGER)
 
 
+def verified_login(client, user):
+    """Log `user` in on the Django test client with both factors, as if they had typed a password and a code.
+
+    Every login needs a second factor (people.middleware): a session that only passed the password is sent to the
+    code step, so `client.force_login(user)` alone opens no page. Use this instead, or call it right after
+    `client.force_login(user)`: it gives the user a confirmed authenticator if they have none and marks the session
+    verified by it, the way django_otp.login() does after a right code. Also the `verified_login` fixture."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if client.session.get("_auth_user_id") != str(user.pk):
+        client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture(name="verified_login")
+def verified_login_fixture(db):
+    """`verified_login(client, user)`: see the function of that name above."""
+    return verified_login
+
+
 @pytest.fixture
 def manager_client(client, manager):
-    client.force_login(manager)
-    return client
+    return verified_login(client, manager)
 
 
 @pytest.fixture
 def uploader_client(client, uploader):
-    client.force_login(uploader)
-    return client
+    return verified_login(client, uploader)
 
 
 @pytest.fixture
 def other_client(client, other_manager):
-    client.force_login(other_manager)
-    return client
+    return verified_login(client, other_manager)
+
+
+@pytest.fixture(autouse=True)
+def _login_locks_cleared(settings):
+    """Every test starts with no failed logins counted: the lockout lives in Redis, outside the test database."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("am:login-*"):
+        client.delete(key)
+    yield
 
 
 @pytest.fixture

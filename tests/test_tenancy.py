@@ -8,6 +8,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 UPLOADER_ALLOWED = {"home", "login", "logout", "pick_account", "imports:upload", "imports:history"}
 # An uploader's own runs and their results (another's answer 403: tests/imports/test_history_and_roles.py).
 UPLOADER_ALLOWED |= {"imports:run", "imports:run_csv", "imports:run_preformatted"}
+# Every user's own login: its steps, their password and second factor.
+OWN_LOGIN = {"login_verify", "login_setup", "password_reset", "password_reset_done", "security", "password_change"}
+UPLOADER_ALLOWED |= OWN_LOGIN
+# Open to anyone: logging in and asking for a password reset email (where email is set up).
+PUBLIC = {"login", "logout", "password_reset", "password_reset_done"}
 # Not app pages: Django admin and the RQ dashboard have their own staff check; the API uses keys;
 # the SMS webhook and the widget are public by design.
 OTHER_GATES = ("admin/", "django-rq/", "api/", "sms/", "widget/", "static/", "__")
@@ -45,7 +50,7 @@ def test_an_uploader_gets_403_on_every_page_but_the_upload_pages(uploader_client
 def test_anonymous_visitors_are_sent_to_log_in_everywhere(client):
     opened = []
     for name, path in _app_pages():
-        if name in ("login", "logout"):
+        if name in PUBLIC:
             continue
         response = client.get(path)
         if response.status_code not in (302, 405) or (response.status_code == 302 and "/login/" not in response.url):

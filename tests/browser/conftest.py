@@ -44,11 +44,29 @@ def page(browser):
 
 @pytest.fixture
 def login(page, live_server):
-    def do_login(username: str, password: str = "lakeside-demo"):
+    """`login(username, password)`: both steps, as a person does: the password, then a second factor. The user gets
+    an authenticator if they have none, and a fresh backup code (single-use) is typed as the code, so a test may log
+    the same user in several times; `on=` another page logs in there. The journey through enrolment itself is
+    tests/browser/test_logins.py."""
+    default_page = page
+
+    def do_login(username: str, password: str = "lakeside-demo", *, on=None):
+        from django.contrib.auth import get_user_model
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from people.services import backup_code_issue
+
+        user = get_user_model().objects.get(username=username)
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+        code = backup_code_issue(user=user, by_name="browser test")
+        page = on or default_page
         page.goto(f"{live_server.url}/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Verify").click()
         page.wait_for_load_state("networkidle")
         return page
 

@@ -107,10 +107,7 @@ def test_a_manager_sets_up_an_alp_configuration_from_a_sample_workbook_and_the_u
     other = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-US")
     try:
         clerk = other.new_page()
-        clerk.goto(f"{live_server.url}/login/")
-        clerk.get_by_label("Username").fill("uploader")
-        clerk.get_by_label("Password").fill(PASSWORD)
-        clerk.get_by_role("button", name="Log in").click()
+        login("uploader", PASSWORD, on=clerk)
         clerk.get_by_role("heading", name="Upload a file").wait_for()
         option = clerk.get_by_label("Nightly CIS export", exact=True)
         assert option.is_visible()

@@ -8,7 +8,7 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from imports.models import ImportRun
-from tests.conftest import run_worker
+from tests.conftest import run_worker, verified_login
 
 CIS_HEADER = ["AccountNo", "Name", "PrimaryPhone", "MobilePhone", "District", "Rate", "Cycle"]
 CIS_ROWS = [
@@ -96,5 +96,5 @@ def post_and_work(client, url, data=None):
 
 def client_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from imports.models import ImportRun, Stage
 from subscribers.models import Status, Subscriber
+from tests.conftest import verified_login
 from tests.imports.pages import approved_configuration, cis_csv, preformatted_csv, upload_and_run, uploaded
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +173,7 @@ def test_the_upload_is_protected_from_forgery(uploader, account):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    client.force_login(uploader)
+    verified_login(client, uploader)
     response = client.post(
         reverse("imports:upload"), {"layout": "preformatted", "file": uploaded("a.csv", PREFORMATTED)}
     )

@@ -5,6 +5,7 @@ import asyncssh
 import pytest
 
 from sftpdrop.models import SftpAddressBlock, SftpLoginFailure
+from tests.conftest import verified_login
 from tests.sftpdrop.conftest import connect, run
 
 
@@ -143,7 +144,7 @@ def test_support_can_lift_a_block_in_the_admin(drop_server, credentials, client,
         _fail(drop_server, credential.username)
     assert not _accepted(drop_server, credential.username, password)
     support = django_user_model.objects.create_superuser("support", password="pw-for-tests-123")
-    client.force_login(support)
+    verified_login(client, support)
     block = SftpAddressBlock.objects.get()
     response = client.post(
         "/admin/sftpdrop/sftpaddressblock/", {"action": "lift_blocks", "_selected_action": [block.pk]}, follow=True

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from subscribers import exports
 from subscribers.models import Tag
 from subscribers.transitions import State
-from tests.conftest import run_worker
+from tests.conftest import run_worker, verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +106,6 @@ def test_another_account_cannot_open_an_export(
     with django_capture_on_commit_callbacks(execute=True):
         status_url = manager_client.get(EXPORT, {"format": "csv"}).url
     run_worker("default")
-    client.force_login(other_manager)
+    verified_login(client, other_manager)
     assert client.get(status_url).status_code == 404
     assert client.get(status_url + "download/").status_code == 404

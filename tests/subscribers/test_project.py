@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from subscribers.models import Account, Membership, OptEvent, SenderNumber, Subscriber
 from subscribers.transitions import State
+from tests.conftest import verified_login
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +92,7 @@ def test_support_staff_change_a_status_in_admin_through_the_service(client, acco
     support = get_user_model().objects.create_superuser("support", "s@example.com", "pw-for-tests-123")
     make_subscriber(account, "+12025550173", State.OPTED_IN)
     make_subscriber(account, "+12025550174", State.OUT_SUBSCRIBER)
-    client.force_login(support)
+    verified_login(client, support)
     ids = list(Subscriber.objects.values_list("pk", flat=True))
     response = client.post(
         reverse("admin:subscribers_subscriber_changelist"),
@@ -114,7 +115,7 @@ def test_support_staff_change_a_status_in_admin_through_the_service(client, acco
 @pytest.mark.django_db
 def test_support_admin_searches_by_phone_and_keeps_opt_events_read_only(client, account, make_subscriber):
     support = get_user_model().objects.create_superuser("support", "s@example.com", "pw-for-tests-123")
-    client.force_login(support)
+    verified_login(client, support)
     make_subscriber(account, "+12025550173", State.OPTED_IN)
     response = client.get(reverse("admin:subscribers_subscriber_changelist"), {"q": "5550173"})
     assert b"+12025550173" in response.content

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from subscribers.models import Account, Membership, Role
+from tests.conftest import verified_login
 
 MANAGER_PAGES = ["dashboard"]
 
@@ -39,7 +40,7 @@ def test_the_dashboard_counts_only_the_current_account(manager_client, account, 
 @pytest.mark.django_db
 def test_a_user_of_several_accounts_picks_one(client, manager, other_account):
     Membership.objects.create(user=manager, account=other_account, role=Role.UPLOADER)
-    client.force_login(manager)
+    verified_login(client, manager)
     assert client.get(reverse("dashboard")).url == reverse("pick_account")
     response = client.post(reverse("pick_account"), {"account": other_account.pk})
     assert response.status_code == 302
@@ -50,7 +51,7 @@ def test_a_user_of_several_accounts_picks_one(client, manager, other_account):
 @pytest.mark.django_db
 def test_picking_an_account_one_does_not_belong_to_is_refused(client, manager, other_account):
     Account.objects.create(slug="third", name="Third")
-    client.force_login(manager)
+    verified_login(client, manager)
     response = client.post(reverse("pick_account"), {"account": other_account.pk})
     assert response.status_code == 200
     assert client.session.get("account_id") != other_account.pk
@@ -58,7 +59,7 @@ def test_picking_an_account_one_does_not_belong_to_is_refused(client, manager, o
 
 @pytest.mark.django_db
 def test_a_session_pointing_at_a_lost_membership_is_not_trusted(client, manager, account, other_account):
-    client.force_login(manager)
+    verified_login(client, manager)
     session = client.session
     session["account_id"] = other_account.pk
     session.save()

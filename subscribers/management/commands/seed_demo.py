@@ -3,14 +3,20 @@
 Idempotent: running it again keeps the numbers it made and resets the demo passwords.
 """
 
+import base64
+import hashlib
 import random
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from people import services as people_services
+from people.support import SUPPORT_GROUP, support_group_ensure
 from subscribers import phones, services
 from subscribers.models import Account, Membership, OptEvent, Role, Source, Subscriber
 from subscribers.services import Cause
@@ -26,6 +32,15 @@ DEMO_USERS = [
 AREA_CODES = ["218", "320", "507", "612", "651", "715", "763", "952"]
 DISTRICTS = [f"District {n}" for n in range(1, 7)]
 FEEDERS = [f"Feeder {d}{n}" for d in "ABCDE" for n in range(1, 5)]
+
+
+def _demo_key(username: str) -> str:
+    """The demo authenticator's secret (hex, 20 bytes): fixed, so an app set up once keeps working across runs."""
+    return hashlib.sha1(f"lakeside-demo-totp:{username}".encode()).hexdigest()
+
+
+def _demo_setup_key(username: str) -> str:
+    return base64.b32encode(bytes.fromhex(_demo_key(username))).decode()
 
 
 def _demo_numbers(rng: random.Random, count: int) -> list[str]:
@@ -55,18 +70,39 @@ class Command(BaseCommand):
         else:
             self._subscribers(account, numbers)
         self.stdout.write(self.style.SUCCESS(f"Demo account ready: {account.name}"))
+        self.stdout.write(
+            f"Every login needs the password {DEMO_PASSWORD} and then a second factor: one of the single-use backup codes\n"
+            "below (new ones at every run), or the code an authenticator app shows for the setup key."
+        )
         for username, role, _staff in DEMO_USERS:
-            self.stdout.write(f"  {username} / {DEMO_PASSWORD}  ({role or 'support staff, Django admin'})")
+            code = people_services.backup_code_issue(
+                user=get_user_model().objects.get(username=username), by_name="demo"
+            )
+            self.stdout.write(
+                f"  {username:<9} backup code {code}   setup key {_demo_setup_key(username)}"
+                f"   ({role or 'support staff, Django admin'})"
+            )
 
     def _users(self, account: Account) -> None:
         User = get_user_model()
         for username, role, staff in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@lakeside.example"})
             user.set_password(DEMO_PASSWORD)
-            user.is_staff = user.is_superuser = staff
+            # Support staff work through the Support group's permissions, not as superusers.
+            user.is_staff = staff
+            user.is_superuser = False
+            user.is_active = True
             user.save()
+            if staff:
+                support_group_ensure()
+                user.groups.add(Group.objects.get(name=SUPPORT_GROUP))
             if role:
                 Membership.objects.update_or_create(user=user, account=account, defaults={"role": role})
+            # Enrolled already, so the demo is a one-minute start: the authenticator's key is fixed and printed.
+            TOTPDevice.objects.filter(user=user).exclude(key=_demo_key(username)).delete()
+            TOTPDevice.objects.get_or_create(
+                user=user, key=_demo_key(username), defaults={"name": "Demo authenticator", "confirmed": True}
+            )
 
     @transaction.atomic
     def _subscribers(self, account: Account, count: int) -> None:
