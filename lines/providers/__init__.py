@@ -71,4 +71,9 @@ def _provider_for(name: str, *_settings) -> LineTypeProvider:
 
 def get_provider() -> LineTypeProvider:
     # Built once per name and credentials: a provider may hold an HTTP session.
-    return _provider_for(settings.LINE_TYPE_LOOKUP, settings.TWILIO_ACCOUNT_SID, settings.TWILIO_LOOKUP_BASE_URL)
+    return _provider_for(
+        settings.LINE_TYPE_LOOKUP,
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_LOOKUP_BASE_URL,
+    )
