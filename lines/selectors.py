@@ -48,9 +48,12 @@ def number_line(*, account: Account, phone: str) -> NumberLine | None:
     return NumberLine.objects.filter(account=account, phone=phone).first()
 
 
-def line_types_of(*, account: Account, phones: list[str]) -> dict[str, str]:
-    rows = NumberLine.objects.filter(account=account, phone__in=phones).values_list("phone", "line_type")
-    return dict(rows)
+def lines_of(*, account: Account, phones: list[str]) -> dict[str, tuple[str, bool]]:
+    """phone → (line type, unreachable) for the numbers that have a line on record."""
+    rows = NumberLine.objects.filter(account=account, phone__in=phones).values_list(
+        "phone", "line_type", "unreachable_since"
+    )
+    return {phone: (line_type, since is not None) for phone, line_type, since in rows}
 
 
 def line_events(*, account: Account, phone: str) -> QuerySet[LineEvent]:
