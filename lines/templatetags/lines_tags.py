@@ -44,3 +44,10 @@ def list_health_panel(context):
 @register.inclusion_tag("lines/_import_lookups.html", takes_context=True)
 def import_lookups_panel(context, run):
     return {"request": context["request"], "pass": lookups.lookup_run_for_import(import_run=run)}
+
+
+@register.inclusion_tag("lines/_lookup_usage.html", takes_context=True)
+def lookup_usage_panel(context):
+    account = context["request"].account
+    usage = selectors.lookups_by_month(account=account)
+    return {"request": context["request"], "usage": usage, "total": sum(u.lookups for u in usage)}

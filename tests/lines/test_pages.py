@@ -120,3 +120,15 @@ def test_another_account_cannot_clear_a_flag(other_client, lines):
     response = other_client.post(reverse("lines:clear_unreachable", args=[lines["+12025550119"].pk]))
     assert response.status_code == 404
     assert NumberLine.objects.get(phone="+12025550119").unreachable
+
+
+def test_the_usage_page_counts_lookups(manager_client, account, other_account):
+    from datetime import date
+
+    from lines.models import LookupUsage
+
+    LookupUsage.objects.create(account=account, month=date(2026, 11, 1), provider="twilio", lookups=10_000)
+    LookupUsage.objects.create(account=other_account, month=date(2026, 11, 1), provider="twilio", lookups=7)
+    page = manager_client.get(reverse("subscribers:usage")).content.decode()
+    assert 'data-lookups="2026-11">10,000<' in page
+    assert ">7<" not in page
