@@ -49,9 +49,22 @@ def numbers_needing_lookup(*, account: Account) -> QuerySet[Subscriber]:
 def lookup_run_start(*, account: Account, import_run=None) -> LookupRun:
     """Queue a pass of lookups for the account (after its transaction commits). Never raises for a provider's
     trouble: that is the pass's business, not its caller's (an import must never fail because of a lookup)."""
+    fail_stalled(account=account)
     run = LookupRun.objects.create(account=account, import_run=import_run, provider=settings.LINE_TYPE_LOOKUP)
     transaction.on_commit(lambda: _enqueue(run.pk))
     return run
+
+
+_STALLED = "Stopped: the worker running it stopped. The numbers it had not reached are looked up by the next pass."
+
+
+def fail_stalled(*, account: Account) -> int:
+    """Fail the account's passes that nobody has worked on for a while (their worker died mid-batch), so the
+    pages do not show them as under way forever."""
+    stalled_since = timezone.now() - timedelta(seconds=settings.LINE_TYPE_LOOKUP_LOCK_SECONDS)
+    return LookupRun.objects.filter(account=account, stage=JobStage.RUNNING, updated_at__lt=stalled_since).update(
+        stage=JobStage.FAILED, error=_STALLED, finished_at=timezone.now()
+    )
 
 
 def lookup_run_after_import(*, import_run) -> LookupRun | None:
@@ -104,7 +117,8 @@ def lookup_batch(*, run_id: int) -> str:
 def _batch(run: LookupRun) -> str:
     if run.stage == JobStage.QUEUED:
         total = numbers_needing_lookup(account=run.account).count()
-        LookupRun.objects.filter(pk=run.pk).update(stage=JobStage.RUNNING, started_at=timezone.now(), total=total)
+        now = timezone.now()
+        LookupRun.objects.filter(pk=run.pk).update(stage=JobStage.RUNNING, started_at=now, updated_at=now, total=total)
         run.refresh_from_db()
     numbers = list(
         numbers_needing_lookup(account=run.account)
@@ -131,6 +145,7 @@ def _batch(run: LookupRun) -> str:
         done=F("done") + len(answers),
         looked_up=F("looked_up") + len(answers),
         failed=F("failed") + len(phones) - len(answers),
+        updated_at=timezone.now(),
     )
     _enqueue(run.pk)
     return f"{len(answers)} looked up, {len(phones) - len(answers)} failed"

@@ -50,6 +50,7 @@ def line_settings(request):
 @manager_required
 @require_POST
 def lookup_start(request):
+    lookups.fail_stalled(account=request.account)
     if LookupRun.objects.filter(account=request.account, stage__in=lookups.ACTIVE).exists():
         messages.info(request, "Lookups are already under way; they pick up every number that needs one.")
     else:
