@@ -63,7 +63,6 @@ def line_events(*, account: Account, phone: str) -> QuerySet[LineEvent]:
 def list_health(*, account: Account) -> dict:
     """How many listed numbers are of each line type (never checked counts as unknown), flagged unreachable,
     and opted out as reassigned this month; and the lookups waiting and done."""
-    from lines.lookups import numbers_needing_lookup
     from subscribers.selectors import month_start
 
     listed = Subscriber.objects.listed().filter(account=account)
@@ -80,14 +79,16 @@ def list_health(*, account: Account) -> dict:
     unreachable = listed.filter(_line(unreachable_since__isnull=False)).count()
     since = month_start(account)
     reassigned = LineEvent.objects.filter(account=account, kind=LineEventKind.REASSIGNED, created_at__gte=since).count()
-    active = LookupRun.objects.filter(account=account, stage__in=["queued", "running"]).exists()
+    active = list(LookupRun.objects.filter(account=account, stage__in=["queued", "running"]))
     return {
         "total": total,
         "line_types": [(t, label, counts[t]) for t, label in LineType.choices],
         "unreachable": unreachable,
         "reassigned_month": reassigned,
-        "lookups_pending": numbers_needing_lookup(account=account).count(),
-        "lookups_running": active,
+        # The passes under way say how many they have left: counting every number that needs a lookup would
+        # cost the dashboard a scan of a large list (the Line types page counts them).
+        "lookups_pending": sum(run.pending for run in active),
+        "lookups_running": bool(active),
         "lookups_month": sum(
             LookupUsage.objects.filter(
                 account=account, month=timezone.localtime(since, account.tzinfo).date()

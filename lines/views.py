@@ -37,6 +37,7 @@ def line_settings(request):
         "max_age": settings.LINE_TYPE_MAX_AGE_DAYS,
         "unreachable_after": settings.ALERT_UNREACHABLE_AFTER,
         "health": selectors.list_health(account=account),
+        "needing_lookup": lookups.numbers_needing_lookup(account=account).count(),
         "passes": LookupRun.objects.filter(account=account)[:10],
         "unreachable": selectors.unreachable_numbers(account=account)[:200],
         "reassigned": selectors.reassigned_numbers(account=account)[:200],

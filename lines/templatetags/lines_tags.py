@@ -32,7 +32,7 @@ def list_health_panel(context):
     health = selectors.list_health(account=account)
     items = [(label, n) for _, label, n in health["line_types"]] + [
         ("Unreachable", health["unreachable"]),
-        ("Reassigned this month", health["reassigned_month"]),
+        ("Reassigned", health["reassigned_month"]),
     ]
     return {
         "request": context["request"],

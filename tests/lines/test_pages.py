@@ -72,7 +72,9 @@ def test_the_export_has_the_line_type(manager_client, lines):
 
 def test_the_dashboard_shows_list_health(manager_client, account, lines):
     LineEvent.objects.create(account=account, phone="+12025550111", kind=LineEventKind.REASSIGNED)
+    LookupRun.objects.create(account=account, provider="twilio", stage=JobStage.RUNNING, total=500, done=120)
     page = manager_client.get(reverse("dashboard")).content.decode()
+    assert 'data-lookups-pending="380"' in page
     assert "List health" in page
     for name, value in (("mobile", 1), ("landline", 1), ("voip", 1), ("unknown", 1), ("unreachable", 1),
                         ("reassigned_month", 1)):  # fmt: skip
