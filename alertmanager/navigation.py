@@ -25,6 +25,7 @@ NAV = [
 SETTINGS_NAV = [
     ("Texts", "messaging:texts", MANAGER),
     ("Sent texts", "messaging:outbox", MANAGER),
+    ("Line types", "lines:settings", MANAGER),
     ("API keys", "api_keys", MANAGER),
     ("SFTP", "sftpdrop:credentials", MANAGER),
     ("Registration", "registration:brand", MANAGER),

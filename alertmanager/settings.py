@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "sftpdrop",
     "people",
     "audit",
+    "lines",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_DEFAULT_TIMEOUT", 600)},
     "imports": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("IMPORT_JOB_TIMEOUT", 1800)},
+    # Carrier lookups and reassigned-number checks: their own queue, so a slow provider never holds an import.
+    "lookups": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("LOOKUP_JOB_TIMEOUT", 1800)},
 }
 RQ = {"WORKER_CLASS": "imports.worker.Worker"}
 CACHES = {
@@ -258,6 +261,25 @@ SECURE_CSP = {
 
 # The phone rules of SPEC §2: which line types may receive texts is a pluggable check.
 PHONE_LINE_TYPE_CHECKER = os.environ.get("PHONE_LINE_TYPE_CHECKER", "subscribers.phones.PhonenumbersLineTypeChecker")
+
+# Line types off the import's path (lines): the provider is metadata (offline), simulated, twilio or a class path.
+LINE_TYPE_LOOKUP = os.environ.get("LINE_TYPE_LOOKUP", "metadata")
+LINE_TYPE_MAX_AGE_DAYS = env_int("LINE_TYPE_MAX_AGE_DAYS", 180)
+LINE_TYPE_LOOKUP_BATCH_SIZE = env_int("LINE_TYPE_LOOKUP_BATCH_SIZE", 500)
+LINE_TYPE_LOOKUP_RATE = env_float("LINE_TYPE_LOOKUP_RATE", 0)  # per second over all workers; 0: the provider's
+LINE_TYPE_LOOKUP_CONCURRENCY = env_int("LINE_TYPE_LOOKUP_CONCURRENCY", 0)  # 0: the provider's
+LINE_TYPE_LOOKUP_RETRIES = env_int("LINE_TYPE_LOOKUP_RETRIES", 3)
+LINE_TYPE_LOOKUP_BACKOFF = env_float("LINE_TYPE_LOOKUP_BACKOFF", 2.0)
+LINE_TYPE_LOOKUP_TIMEOUT = env_float("LINE_TYPE_LOOKUP_TIMEOUT", 10.0)
+LINE_TYPE_LOOKUP_WAIT_SECONDS = env_float("LINE_TYPE_LOOKUP_WAIT_SECONDS", 5.0)
+LINE_TYPE_LOOKUP_LOCK_SECONDS = env_int("LINE_TYPE_LOOKUP_LOCK_SECONDS", 300)
+LINE_TYPE_SIMULATED_DELAY = env_float("LINE_TYPE_SIMULATED_DELAY", 0.002)
+TWILIO_LOOKUP_BASE_URL = os.environ.get("TWILIO_LOOKUP_BASE_URL", "")
+# Consecutive permanent delivery failures (30003/30005) after which a number is blocked from alerts.
+ALERT_UNREACHABLE_AFTER = env_int("ALERT_UNREACHABLE_AFTER", 3)
+# The monthly reassigned-numbers check: off while empty; simulated, or a class path.
+REASSIGNED_NUMBERS_CHECKER = os.environ.get("REASSIGNED_NUMBERS_CHECKER", "")
+REASSIGNED_BATCH_SIZE = env_int("REASSIGNED_BATCH_SIZE", 500)
 
 # The REST API: requests per second per key (0 turns the limit off), the burst allowed above it,
 # and the largest JSON body (file uploads to /api/v1/imports are capped by MAX_UPLOAD_BYTES).

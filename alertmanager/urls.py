@@ -20,6 +20,7 @@ urlpatterns = [
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
     path("", include("registration.urls")),
     path("", include("imports.urls")),
+    path("", include("lines.urls")),
     path("numbers/", include("subscribers.urls")),
     path("settings/sftp/", include("sftpdrop.urls")),
     path("admin/", admin.site.urls),

@@ -23,12 +23,13 @@ from api.schemas import (
     OptInIn,
     StatusName,
     SubscriberChangeOut,
-    SubscriberOut,
     SubscriberPage,
+    SubscriberReadOut,
     TagName,
     TagsIn,
     _printable,
 )
+from lines import selectors as line_selectors
 from messaging.services import double_opt_in_request
 from subscribers import selectors, services
 from subscribers.models import Source, Subscriber, SubscriberTag, Tag
@@ -117,7 +118,7 @@ install_handlers(api)
 
 AUTH_ERRORS = {400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 CHANGE_RESPONSES = {200: SubscriberChangeOut, 404: ErrorOut, 409: ErrorOut, **AUTH_ERRORS}
-READ_RESPONSES = {200: SubscriberOut, 404: ErrorOut, **AUTH_ERRORS}
+READ_RESPONSES = {200: SubscriberReadOut, 404: ErrorOut, **AUTH_ERRORS}
 
 PhonePath = Path(..., description="The number: E.164 or any US/Canada shape", examples=[EXAMPLE_PHONE])
 TagPath = Path(..., max_length=75, description="A tag (any case)", examples=["District 4"])
@@ -159,6 +160,16 @@ def _get_subscriber_data_for_request(request, phone: str) -> dict:
         raise ApiError("not_found", "This number is not on the account's list.", "phone", status=404)
     data["opted_out_by"] = data["opted_out_by"] or None
     return data
+
+
+def _with_lines(request, items: list[dict]) -> list[dict]:
+    """What the carriers say about each number (one query for a whole page)."""
+    lines = line_selectors.lines_of(account=request.account, phones=[item["phone"] for item in items])
+    for item in items:
+        line_type, unreachable = lines.get(item["phone"], ("unknown", False))
+        item["line_type"] = line_type
+        item["unreachable"] = unreachable
+    return items
 
 
 @api.get("/subscribers/{phone}", response=READ_RESPONSES, summary="A number's status and tags", tags=["Numbers"])
@@ -228,7 +239,8 @@ def subscriber_list(
         params = request.GET.copy()
         params["cursor"] = next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-    return Status(200, {"items": [_subscriber_data(s) for s in page], "next_cursor": next_cursor, "next": next_url})
+    items = _with_lines(request, [_subscriber_data(s) for s in page])
+    return Status(200, {"items": items, "next_cursor": next_cursor, "next": next_url})
 
 
 # Changing

@@ -61,6 +61,36 @@ class SubscriberOut(Schema):
     status_changed: datetime
 
 
+LineTypeName = Literal["mobile", "landline", "voip", "unknown"]
+
+
+class SubscriberReadOut(SubscriberOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": EXAMPLE_PHONE,
+                    "status": "opted_in",
+                    "opted_out_by": None,
+                    "tags": ["District 4"],
+                    "first_seen": EXAMPLE_TIME,
+                    "status_changed": EXAMPLE_TIME,
+                    "line_type": "mobile",
+                    "unreachable": False,
+                }
+            ]
+        }
+    )
+
+    line_type: LineTypeName = Field(
+        description="What the carriers say the number is: `unknown` until a lookup or a delivery receipt says more",
+        examples=["mobile"],
+    )
+    unreachable: bool = Field(
+        description="Its last texts could not be delivered: blocked from alerts until one is, or a manager clears it"
+    )
+
+
 class SubscriberChangeOut(SubscriberOut):
     model_config = ConfigDict(
         json_schema_extra={
@@ -88,7 +118,7 @@ class SubscriberChangeOut(SubscriberOut):
 
 
 class SubscriberPage(Schema):
-    items: list[SubscriberOut]
+    items: list[SubscriberReadOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
     next: str | None = Field(description="The URL of the next page; null on the last page")
 

@@ -100,7 +100,13 @@ def import_run_job(run_id: int, confirmed: bool = False) -> str:
                     _fail(run, "The rows of this import are no longer kept. Upload the file again.")
                     return "failed"
             outcome = engine.compare_and_apply(run, confirmed=confirmed)
-            return outcome.stage
+        if outcome.stage == Stage.DONE:
+            # The import has committed: its numbers' line types are looked up by jobs of their own, never
+            # inside its transaction, so a slow or failing provider cannot slow or fail it.
+            from lines.lookups import lookup_run_after_import
+
+            lookup_run_after_import(import_run=run)
+        return outcome.stage
     except FileRejected as exc:
         _fail(run, str(exc))
         return "failed"

@@ -322,11 +322,29 @@ def delivery_status_update(*, provider_id: str, provider_status: str, error: str
     }.get((provider_status or "").lower())
     if not provider_id or status is None:
         return 0
-    return (
+    updated = (
         OutboundMessage.objects.filter(provider_id=provider_id)
         .exclude(status=DeliveryStatus.DELIVERED)
         .update(status=status, error=error[:300], updated_at=timezone.now())
     )
+    if status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+        _receipt_to_list(provider_id, delivered=status == DeliveryStatus.DELIVERED, error=error)
+    return updated
+
+
+def _receipt_to_list(provider_id: str, *, delivered: bool, error: str) -> None:
+    """What the receipt tells about the number (lines.services): the carrier's opt-out, not a mobile, unreachable."""
+    from lines.services import line_receipt_apply
+
+    message = OutboundMessage.objects.select_related("account").filter(provider_id=provider_id).first()
+    if message is None:
+        return
+    with transaction.atomic():
+        effect = line_receipt_apply(
+            account=message.account, phone=message.phone, message_sid=provider_id, delivered=delivered, error_code=error
+        )
+        if effect.opted_out:
+            _close_requests(message.account, message.phone, OptInRequest.State.CANCELLED)
 
 
 # Double opt-in
@@ -459,9 +477,17 @@ class AlertPreview:
     repeat_of: Alert | None
 
 
+def _reaches(account: Account) -> Q:
+    """Opted in, and not kept from alerts by what the carriers say (lines: unreachable, landline)."""
+    from lines.selectors import alert_blocked_condition
+
+    return Q(status=Status.OPTED_IN) & ~alert_blocked_condition(account=account)
+
+
 def alert_preview(*, account: Account, body: str, target: str, tags) -> AlertPreview:
+    reaches = _reaches(account)
     counts = alert_audience(account=account, target=target, tags=tags).aggregate(
-        reach=Count("pk", filter=Q(status=Status.OPTED_IN)), blocked=Count("pk", filter=~Q(status=Status.OPTED_IN))
+        reach=Count("pk", filter=reaches), blocked=Count("pk", filter=~reaches)
     )
     seg = segments_of(body or "")
     return AlertPreview(
@@ -567,8 +593,14 @@ def alert_send(*, alert_id: int) -> Alert:
 
 def _alert_snapshot(alert: Alert, sender: str) -> None:
     """Write the delivery log in one statement: a queued row per opted-in number, a blocked row per other."""
+    from lines.selectors import BLOCK_TEXT, alert_blocks
+
     now = timezone.now()
     opted_in = Q(status=Status.OPTED_IN)
+    line_blocks = alert_blocks(account=alert.account)
+    reaches = opted_in
+    for _, exists in line_blocks:
+        reaches &= ~Q(exists)
     numbers = (
         alert_audience(account=alert.account, target=alert.target, tags=list(alert.tags.all()))
         .order_by()
@@ -578,10 +610,11 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             m_kind=Value(MessageKind.ALERT, CharField()),
             m_sender=Value(sender, CharField()),
             m_body=Value("", CharField()),
-            m_status=Case(When(opted_in, then=Value(DeliveryStatus.QUEUED)), default=Value(DeliveryStatus.BLOCKED), output_field=CharField()),
+            m_status=Case(When(reaches, then=Value(DeliveryStatus.QUEUED)), default=Value(DeliveryStatus.BLOCKED), output_field=CharField()),
             m_provider=Value("", CharField()),
             m_error=Case(
-                When(opted_in, then=Value("")),
+                When(reaches, then=Value("")),
+                *[When(opted_in & Q(exists), then=Value(BLOCK_TEXT[reason])) for reason, exists in line_blocks],
                 When(status=Status.PENDING, then=Value("Not opted in: waiting for YES")),
                 When(status=Status.SUSPENDED, then=Value("Not opted in: suspended")),
                 default=Value("Not opted in: opted out"),

@@ -19,14 +19,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 
+from lines.models import LineType
 from subscribers import phones
 from subscribers.models import Account, Tag
 
-HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change"]
+HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change", "Line type", "Unreachable"]
+LINE_TYPE_LABELS = dict(LineType.choices)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Up to this many rows an export is written while the manager waits; more goes to a job.
 INLINE_MAX = 10_000
@@ -45,6 +47,7 @@ def neutralise(value: str) -> str:
 def rows(qs, account: Account) -> Iterator[list[str]]:
     tz = account.tzinfo
     qs = qs.order_by("phone").prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    qs = _with_line(qs)
     for subscriber in qs.iterator(chunk_size=CHUNK):
         yield [
             neutralise(cell)
@@ -55,8 +58,21 @@ def rows(qs, account: Account) -> Iterator[list[str]]:
                 "; ".join(tag.name for tag in subscriber.tags.all()),
                 subscriber.first_seen.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                 subscriber.status_changed.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                LINE_TYPE_LABELS.get(subscriber.line_type_value or "unknown", ""),
+                "yes" if subscriber.unreachable_value else "",
             )
         ]
+
+
+def _with_line(qs):
+    """What the carriers say about each number (lines.models.NumberLine, one row per account and phone)."""
+    from lines.models import NumberLine
+
+    line = NumberLine.objects.filter(account_id=OuterRef("account_id"), phone=OuterRef("phone"))
+    return qs.annotate(
+        line_type_value=Subquery(line.values("line_type")[:1]),
+        unreachable_value=Exists(line.filter(unreachable_since__isnull=False)),
+    )
 
 
 class _Echo:

@@ -3,12 +3,15 @@
 from django import forms
 from django.db.models.functions import Lower
 
+from lines.models import LineType
 from subscribers import phones, services
 from subscribers.models import Account, Status, Subscriber, Tag
 from subscribers.selectors import SubscriberFilter
 from subscribers.transitions import State, decide
 
 PER_PAGE_CHOICES = [(25, "25"), (50, "50"), (100, "100")]
+# What the carriers say about a number (the lines app): its line type, or the unreachable flag.
+LINE_TYPE_CHOICES = [("", "Any line type"), *LineType.choices, ("unreachable", "Unreachable")]
 
 
 def _tag_names(text: str) -> list[str]:
@@ -56,6 +59,7 @@ class FilterForm(forms.Form):
     per_page = forms.TypedChoiceField(
         label="Rows per page", required=False, coerce=int, choices=PER_PAGE_CHOICES, empty_value=25
     )
+    line_type = forms.ChoiceField(label="Line type", required=False, choices=LINE_TYPE_CHOICES)
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,6 +75,7 @@ class FilterForm(forms.Form):
             status=data.get("status", ""),
             tag_ids=tuple(data.get("tags") or ()),
             match_all=data.get("match") == "all",
+            line_type=data.get("line_type", ""),
         )
 
 

@@ -37,6 +37,10 @@ class Source(models.TextChoices):
     MANAGER = "manager", "Manager"
     SUPPORT = "support", "Support"
     EXPIRY = "expiry", "Expiry"
+    # What the carriers tell: their own opt-out block in a delivery receipt (as the owner's STOP), and the
+    # reassigned-numbers check (the utility's opt-out of a number that changed hands).
+    CARRIER = "carrier", "Carrier delivery receipt"
+    REASSIGNED = "reassigned", "Reassigned-numbers check"
 
 
 TIME_ZONE_CHOICES = sorted((tz, tz.replace("_", " ")) for tz in available_timezones() if "/" in tz)

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -38,10 +38,11 @@ class SubscriberFilter:
     status: str = ""
     tag_ids: tuple[int, ...] = ()
     match_all: bool = False
+    line_type: str = ""  # a lines.models.LineType, or "unreachable"
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.status or self.tag_ids)
+        return bool(self.q or self.status or self.tag_ids or self.line_type)
 
 
 def subscriber_search(*, account: Account, filters: SubscriberFilter) -> QuerySet[Subscriber]:
@@ -58,6 +59,10 @@ def subscriber_search(*, account: Account, filters: SubscriberFilter) -> QuerySe
             qs = qs.filter(Exists(carrying.filter(tag_id__in=filters.tag_ids)))
     if filters.q:
         qs = qs.filter(_phone_condition(filters.q))
+    if filters.line_type:
+        from lines.selectors import subscribers_with_line_type
+
+        qs = subscribers_with_line_type(qs, filters.line_type)
     return qs
 
 
@@ -303,9 +308,19 @@ _SAMPLE_ACCOUNT, _SAMPLE_PHONE = -1, "+10000000000"
 
 
 def _detail_rows(account_id: int, phone: str) -> QuerySet:
-    # One query, the number joined to its tags (a row per tag), instead of the number and then its tags.
+    # One query, the number joined to its tags (a row per tag), instead of the number and then its tags; what
+    # the carriers say about it (lines) comes in the same query.
+    from lines.models import NumberLine
+
+    line = NumberLine.objects.filter(account_id=OuterRef("account_id"), phone=OuterRef("phone"))
     return (
-        Subscriber.objects.listed().filter(account_id=account_id, phone=phone).values_list(*DETAIL_FIELDS, "tags__name")
+        Subscriber.objects.listed()
+        .filter(account_id=account_id, phone=phone)
+        .annotate(
+            line_type_value=Subquery(line.values("line_type")[:1]),
+            unreachable_since=Subquery(line.values("unreachable_since")[:1]),
+        )
+        .values_list(*DETAIL_FIELDS, "line_type_value", "unreachable_since", "tags__name")
     )
 
 
@@ -337,6 +352,8 @@ def subscriber_detail(*, account_id: int, phone: str) -> dict | None:
             rows = cursor.fetchall()
     if not rows:
         return None
-    data = dict(zip(DETAIL_FIELDS, rows[0][:-1], strict=True))
+    data = dict(zip(DETAIL_FIELDS, rows[0][:-3], strict=True))
+    data["line_type"] = rows[0][-3] or "unknown"
+    data["unreachable"] = rows[0][-2] is not None
     data["tags"] = sorted((row[-1] for row in rows if row[-1] is not None), key=str.lower)
     return data

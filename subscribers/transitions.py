@@ -181,8 +181,9 @@ ALLOWED_SOURCES: dict[Action, frozenset[str]] = {
     A.OPT_IN: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT}),
     A.REACTIVATE: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT}),
     A.SUSPEND: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT}),
-    A.OPT_OUT: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT}),
-    A.STOP: frozenset({Source.KEYWORD}),
+    A.OPT_OUT: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT, Source.REASSIGNED}),
+    # The carrier's opt-out block (error 21610) is the owner's STOP sent to the carrier instead of to us.
+    A.STOP: frozenset({Source.KEYWORD, Source.CARRIER}),
     A.START: frozenset({Source.KEYWORD}),
     A.REQUEST: frozenset({Source.WIDGET, Source.API, Source.MANAGER, Source.SUPPORT}),
     A.CONFIRM: frozenset({Source.DOUBLE_OPT_IN}),

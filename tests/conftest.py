@@ -126,6 +126,6 @@ def run_worker(*queues: str) -> None:
     a separate worker process start `manage.py rqworker` themselves."""
     from rq import SimpleWorker
 
-    names = queues or ("default", "imports")
+    names = queues or ("default", "imports", "lookups")
     worker = django_rq.get_worker(*names, worker_class=SimpleWorker)
     worker.work(burst=True, with_scheduler=False)
