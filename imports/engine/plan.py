@@ -165,14 +165,19 @@ _FRESH = f"{_ELIGIBLE} AND d.old_state = 'none'"
 _LISTED = f"{_ELIGIBLE} AND d.old_state <> 'none'"
 
 
+def _fresh_tagged(rules: Rules) -> str:
+    """The numbers new to the list that get the file's tags: all of them when the run adds tags."""
+    return _FRESH if rules.tags in (Tags.ADD, Tags.EXACT) else "1 = 0"
+
+
 def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     """The tag changes: `add` (file tags a number on the list lacks) and `rem` (links to delete), with their names
     per number (`adda`, `rema`; `adda` also names the tags of the numbers new to the list).
 
     Most numbers of a re-import keep their tags. On PostgreSQL those are recognised wholesale — the tag ids a
     combination of file tags stands for (`combo`), against the ids each number has — so only the rest, in `diff`,
-    are compared tag by tag. A number's links are read by number (LATERAL), from the index of a table every
-    account shares, whatever the planner thinks of its size."""
+    are compared tag by tag. When the file's numbers are few against every account's links, their links are read
+    number by number (LATERAL) from the links' index, whatever the planner thinks of that table's size."""
     p = {"account": account_id}
     numbers = f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d"
     if rules.tags == Tags.NONE:
@@ -246,12 +251,10 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
         index=() if store.is_postgres() else ("phone",),
         analyze=False,
     )
-    fresh = ""
-    if rules.tags in (Tags.ADD, Tags.EXACT):
-        fresh = (
-            f" UNION ALL SELECT d.phone, {store.tags_json('d.tags')} FROM {t.dec} d "
-            f"WHERE {_FRESH} AND {store.tags_count('d.tags')} > 0"
-        )
+    fresh = (
+        f" UNION ALL SELECT d.phone, {store.tags_json('d.tags')} FROM {t.dec} d "
+        f"WHERE {_fresh_tagged(rules)} AND {store.tags_count('d.tags')} > 0"
+    )
     for table, source, more in ((t.adda, t.add, fresh), (t.rema, t.rem, "")):
         ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
         store.create_table_as(
@@ -334,7 +337,7 @@ def apply(
     """Make the changes `build` decided, then write the opt events; returns the final counts."""
     t = tables
     p = {"account": account_id, "now": now, "run": run_id, "user": user_id}
-    fresh = _FRESH if rules.tags in (Tags.ADD, Tags.EXACT) else "1 = 0"
+    fresh = _fresh_tagged(rules)
     fresh_names = (
         f"SELECT lower(t.value) AS key, t.value AS name FROM (SELECT DISTINCT d.tags FROM {t.dec} d WHERE {fresh}) x, "
         f"{store.unnest_tags('x')}"
