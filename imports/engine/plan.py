@@ -163,6 +163,8 @@ _ELIGIBLE = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
 # their tags directly, not tag by tag through the tables below: on a first import that is every number).
 _FRESH = f"{_ELIGIBLE} AND d.old_state = 'none'"
 _LISTED = f"{_ELIGIBLE} AND d.old_state <> 'none'"
+# Numbers on the list whose state the run changes.
+_CHANGED = "d.old_state <> 'none' AND d.new_state <> d.old_state"
 
 
 def _fresh_tagged(rules: Rules) -> str:
@@ -359,8 +361,8 @@ def apply(
         "UPDATE subscribers_subscriber SET status = d.new_status, opted_out_by = d.new_by, "
         "status_changed = %(now)s, "
         "removed_at = CASE WHEN d.new_status <> 'opted_out' THEN NULL ELSE subscribers_subscriber.removed_at END "
-        f"FROM {t.dec} d WHERE subscribers_subscriber.id = d.subscriber_id AND d.old_state <> 'none' "
-        f"AND d.new_state <> d.old_state AND {state_sql('subscribers_subscriber')} = d.old_state"
+        f"FROM {t.dec} d WHERE subscribers_subscriber.id = d.subscriber_id AND {_CHANGED} "
+        f"AND {state_sql('subscribers_subscriber')} = d.old_state"
     )
     if store.is_postgres():
         store.execute(
@@ -368,17 +370,20 @@ def apply(
             f"UPDATE {t.dec} d SET subscriber_id = ins.id, applied = 1 FROM ins WHERE d.phone = ins.phone",
             p,
         )
-        # The numbers to change are found by id (a nested loop into the list's primary key); the ids that changed
-        # are kept apart and marked applied in a statement of their own, hashed: in one statement the planner
-        # took the changed rows for one, from the estimate of the update's condition, and scanned all the
-        # decisions once for each of them.
+        # The numbers to change are fetched by id through the list's primary key, their ids given as one array:
+        # the decisions are then hashed against those rows alone. Joined as tables, a list the statistics took
+        # for empty (its numbers deleted when they were last sampled) was read as the outer side of a nested loop
+        # that scanned every decision per number: 1,000 numbers and a 100,000-row file ran for over 12 minutes.
+        # The ids that changed are kept apart and marked applied in a statement of their own, hashed: in one
+        # statement the planner took the changed rows for one and scanned all the decisions once for each.
         store.execute(f"DROP TABLE IF EXISTS {t.landed}")
         store.execute(f"CREATE UNLOGGED TABLE {t.landed} (id bigint)")
-        with store.probing():
-            store.execute(
-                f"WITH upd AS ({update} RETURNING subscribers_subscriber.id) INSERT INTO {t.landed} SELECT id FROM upd",
-                p,
-            )
+        store.execute(
+            f"WITH upd AS ({update} AND subscribers_subscriber.id = ANY(ARRAY(SELECT d.subscriber_id "
+            f"FROM {t.dec} d WHERE {_CHANGED})) RETURNING subscribers_subscriber.id) "
+            f"INSERT INTO {t.landed} SELECT id FROM upd",
+            p,
+        )
         store.update_statistics(t.landed)
         store.execute(f"UPDATE {t.dec} d SET applied = 1 FROM {t.landed} l WHERE d.subscriber_id = l.id")
     else:
@@ -399,8 +404,11 @@ def apply(
     store.create_table_as(
         t.gone, f"SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1"
     )
-    with store.probing():
-        store.execute(f"DELETE FROM subscribers_subscribertag WHERE id IN (SELECT link_id FROM {t.gone})")
+    delete_links = "DELETE FROM subscribers_subscribertag WHERE id "
+    if store.is_postgres():
+        store.execute(f"{delete_links}= ANY(ARRAY(SELECT link_id FROM {t.gone}))")
+    else:
+        store.execute(f"{delete_links}IN (SELECT link_id FROM {t.gone})")
     # In the order of the links' unique index, which they then grow at one end instead of all over.
     store.execute(
         "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "

@@ -6,7 +6,8 @@ A nested loop chosen on such an estimate, with a sequential scan on its inner si
 once per outer row: a 20,000-row first import took 11 minutes that way. Here every statement the engine runs is
 planned (EXPLAIN, in the import's own transaction, on its own data) before it runs, in the cases that mislead
 the planner most: a first import into an empty account, a second one in the same transaction (the planner
-still thinks the account is empty), a file of many tags per number, and the undo. No timing is measured.
+still thinks the account is empty), a list the statistics take for empty while it holds numbers, a file of many
+tags per number, and the undo. No timing is measured.
 """
 
 import json
@@ -122,3 +123,24 @@ def test_a_file_of_ten_tags_per_number_plans_no_quadratic_join(account, run_impo
     assert again.stage == Stage.DONE and again.counts["tags_added"] == 2000  # every number's first tag moved on
     number = Subscriber.objects.get(account=account, phone="+12052010007")
     assert sorted(t.name for t in number.tags.all()) == sorted(f"T{i}-{(7 + 3 + i) % (7 + i)}" for i in range(10))
+
+
+def test_an_account_whose_list_the_statistics_take_for_empty_plans_no_quadratic_join(
+    account, other_account, run_import, settings, planner
+):
+    """The list's table was sampled while its rows were deleted (another account closed, say): to the planner it
+    holds nothing, whatever it holds since. A 1,000-number account then receives a bigger file."""
+    settings.IMPORT_GUARD_SHARE = 1
+    gone = [Subscriber(account=other_account, phone=f"+1256201{k:04d}", status="opted_in") for k in range(3000)]
+    Subscriber.objects.bulk_create(gone)
+    Subscriber.objects.filter(account=other_account).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE subscribers_subscriber")
+    configuration = _configuration(account, 3, mode=Mode.APPEND_SOFT)
+    listed = run_import(account, _cis(range(1000), 3), configuration=configuration)
+    assert listed.stage == Stage.DONE and listed.counts["opted_in"] == 1000
+    Subscriber.objects.filter(account=account, phone__lt="+12052010100").update(status="suspended")
+    run = run_import(account, _cis(range(4000), 3, shift=1), configuration=configuration)
+    assert run.stage == Stage.DONE
+    assert run.counts["opted_in"] == 3000 and run.counts["reactivated"] == 100
+    assert Subscriber.objects.filter(account=account, status="opted_in").count() == 4000
