@@ -114,14 +114,25 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     else:
         new_state, decision = in_new, in_decision
 
+    # On PostgreSQL a number new to the list is given its id here, from the list's own sequence: inserted with
+    # it, it needs no id written back into a million decisions. Every decision counts as applied until one
+    # fails to land (see apply).
+    new_id = (
+        f"CASE WHEN subscriber_id IS NULL AND new_state <> 'none' THEN nextval('{store.id_sequence()}') "
+        "ELSE subscriber_id END"
+        if store.is_postgres()
+        else "subscriber_id"
+    )
+
     def decided(numbers: str) -> str:
         return (
-            "SELECT phone, row_number, tags, subscriber_id, in_file, old_state, removed, new_state, decision, "
+            f"SELECT phone, row_number, tags, {new_id} AS subscriber_id, in_file, old_state, removed, new_state, "
+            "decision, "
             f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
             f"{_by_of('new_state')} AS new_by, "
             "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
             "WHERE e.account_id = %(account)s AND e.phone = x.phone) THEN 1 ELSE 0 END AS is_new, "
-            "CASE WHEN new_state <> old_state THEN 0 ELSE 1 END AS applied "
+            "1 AS applied "
             f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({numbers}) p) x"
         )
 
@@ -165,6 +176,8 @@ _FRESH = f"{_ELIGIBLE} AND d.old_state = 'none'"
 _LISTED = f"{_ELIGIBLE} AND d.old_state <> 'none'"
 # Numbers on the list whose state the run changes.
 _CHANGED = "d.old_state <> 'none' AND d.new_state <> d.old_state"
+# Numbers the run adds to the list.
+_ADDED = "old_state = 'none' AND new_state <> 'none'"
 
 
 def _fresh_tagged(rules: Rules) -> str:
@@ -350,11 +363,9 @@ def apply(
         "WHERE 1 = 1 GROUP BY key ON CONFLICT DO NOTHING",
         p,
     )
-    insert_new = (
-        "INSERT INTO subscribers_subscriber (account_id, phone, status, opted_out_by, first_seen, status_changed) "
-        f"SELECT %(account)s, phone, new_status, new_by, %(now)s, %(now)s FROM {t.dec} "
-        "WHERE old_state = 'none' AND new_state <> 'none' ORDER BY phone ON CONFLICT DO NOTHING"
-    )
+    columns = "account_id, phone, status, opted_out_by, first_seen, status_changed"
+    values = "%(account)s, phone, new_status, new_by, %(now)s, %(now)s"
+    added_rows = f"FROM {t.dec} WHERE {_ADDED} ORDER BY phone ON CONFLICT DO NOTHING"
     # The decisions were made on rows read moments ago. A change that lands meanwhile (a STOP texted during
     # the import) must win, so an update only applies where the number is still in the state it was decided on.
     update = (
@@ -365,17 +376,15 @@ def apply(
         f"AND {state_sql('subscribers_subscriber')} = d.old_state"
     )
     if store.is_postgres():
-        store.execute(
-            f"WITH ins AS ({insert_new} RETURNING id, phone) "
-            f"UPDATE {t.dec} d SET subscriber_id = ins.id, applied = 1 FROM ins WHERE d.phone = ins.phone",
+        added = store.scalar(
+            f"WITH ins AS (INSERT INTO subscribers_subscriber (id, {columns}) SELECT subscriber_id, {values} "
+            f"{added_rows} RETURNING 1) SELECT count(*) FROM ins",
             p,
         )
         # The numbers to change are fetched by id through the list's primary key, their ids given as one array:
         # the decisions are then hashed against those rows alone. Joined as tables, a list the statistics took
         # for empty (its numbers deleted when they were last sampled) was read as the outer side of a nested loop
         # that scanned every decision per number: 1,000 numbers and a 100,000-row file ran for over 12 minutes.
-        # The ids that changed are kept apart and marked applied in a statement of their own, hashed: in one
-        # statement the planner took the changed rows for one and scanned all the decisions once for each.
         store.execute(f"DROP TABLE IF EXISTS {t.landed}")
         store.execute(f"CREATE UNLOGGED TABLE {t.landed} (id bigint)")
         store.execute(
@@ -384,22 +393,16 @@ def apply(
             f"INSERT INTO {t.landed} SELECT id FROM upd",
             p,
         )
-        store.update_statistics(t.landed)
-        store.execute(f"UPDATE {t.dec} d SET applied = 1 FROM {t.landed} l WHERE d.subscriber_id = l.id")
+        _unmark_what_did_not_land(t, added=added)
     else:
         # One writer at a time on SQLite: nothing can change between the decisions and the writes.
-        store.execute(insert_new, p)
+        store.execute(f"INSERT INTO subscribers_subscriber ({columns}) SELECT {values} {added_rows}", p)
         store.execute(
             f"UPDATE {t.dec} SET subscriber_id = (SELECT s.id FROM subscribers_subscriber s "
-            f"WHERE s.account_id = %(account)s AND s.phone = {t.dec}.phone) WHERE old_state = 'none' AND new_state <> 'none'",
+            f"WHERE s.account_id = %(account)s AND s.phone = {t.dec}.phone) WHERE {_ADDED}",
             p,
         )
         store.execute(update, p)
-        store.execute(f"UPDATE {t.dec} SET applied = 1")
-    # What landed changes the decisions' subscriber ids and `applied` wholesale (on a first import every number
-    # goes from "no id, not applied" to both): every statement below joins on them, and planned on the
-    # statistics of before it takes a million rows for one and nests loops over them.
-    store.update_statistics(t.dec, "phone, subscriber_id, applied")
     # The links to delete, hashed out of the staged tables first; then deleted by id, through the links' key.
     store.create_table_as(
         t.gone, f"SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1"
@@ -442,6 +445,24 @@ def apply(
         counts = {**decided.counts, "new": new_numbers}
         return Summary(counts, new_numbers, decided.stops, decided.opted_in_total, decided.valid_numbers)
     return _summary(tables, account_id, final=True)
+
+
+def _unmark_what_did_not_land(t: store.Tables, *, added: int) -> None:
+    """A change that landed meanwhile (a STOP texted during the import) won over the decision: the numbers whose
+    insert or update did not happen are marked not applied. Counted first, as it is almost never so."""
+    if added < store.scalar(f"SELECT count(*) FROM {t.dec} WHERE {_ADDED}"):
+        with store.probing():  # the few numbers looked up by id, not the whole list hashed
+            store.execute(
+                f"UPDATE {t.dec} d SET applied = 0 WHERE {_ADDED.replace('old_state', 'd.old_state')} AND NOT EXISTS "
+                "(SELECT 1 FROM subscribers_subscriber s WHERE s.id = d.subscriber_id)"
+            )
+    if store.scalar(f"SELECT count(*) FROM {t.landed}") < store.scalar(
+        f"SELECT count(*) FROM {t.dec} d WHERE {_CHANGED}"
+    ):
+        store.execute(
+            f"UPDATE {t.dec} d SET applied = 0 WHERE {_CHANGED} AND NOT EXISTS "
+            f"(SELECT 1 FROM {t.landed} l WHERE l.id = d.subscriber_id)"
+        )
 
 
 def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:

@@ -229,6 +229,11 @@ def links_of(alias: str, *, few: bool = True) -> str:
     return f"JOIN subscribers_subscribertag st ON st.subscriber_id = {alias}.subscriber_id"
 
 
+def id_sequence() -> str:
+    """The sequence the list's numbers take their ids from (PostgreSQL)."""
+    return scalar("SELECT pg_get_serial_sequence('subscribers_subscriber', 'id')")
+
+
 def no_tags() -> str:
     """NULL as a tags value (a row that is not in the file)."""
     return "NULL::text[]" if is_postgres() else "NULL"

@@ -268,3 +268,31 @@ def test_a_stop_that_arrives_during_an_import_stays_opted_out(settings, account,
     result = ImportResult.objects.get(run=run, phone=stopper)
     assert result.outcome == "unchanged" and "while the import ran" in result.detail
     assert run.counts["opted_out"] == 4
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_from_a_number_new_to_the_list_during_its_first_import_stays_opted_out(settings, account, upload_dir):
+    """The import had decided to add the number (and give it its tags); its owner's STOP landed first."""
+    settings.IMPORT_GUARD_SHARE = 1.0
+    fresh = [f"+1205201{k:04d}" for k in range(5)]
+    run = _start(account, "".join(f"{p},North\n" for p in fresh), mode=Mode.APPEND_TAGS)
+    stopper = fresh[2]
+    with psycopg.connect(_dsn()) as blocker:
+        blocker.execute("LOCK TABLE subscribers_tag IN EXCLUSIVE MODE")
+        errors: list = []
+        thread = _run_in_thread(run.pk, errors)
+        _wait_for(lambda: _backend_query("INSERT INTO subscribers_tag%"), "the import to decide")
+        subscriber_services.subscriber_keyword_stop(account=account, phone=stopper, message_sid="SM2")
+    thread.join()
+    assert errors == []
+    run.refresh_from_db()
+    assert run.stage == Stage.DONE
+    stopped = Subscriber.objects.get(account=account, phone=stopper)
+    assert (stopped.status, stopped.opted_out_by) == ("opted_out", "subscriber")
+    assert not stopped.tags.exists()
+    assert not OptEvent.objects.filter(import_run=run, phone=stopper).exists()
+    result = ImportResult.objects.get(run=run, phone=stopper)
+    assert result.outcome == "unchanged" and "while the import ran" in result.detail
+    assert run.counts["opted_in"] == 4
+    assert Subscriber.objects.filter(account=account, status="opted_in", tags__name="North").count() == 4
