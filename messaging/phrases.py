@@ -241,6 +241,7 @@ FRENCH = LanguageTable(
         "arretez les messages",
         "arretez les textos",
         "ne plus recevoir",
+        "ne veux plus recevoir",
         "laissez moi tranquille",
         "mauvais numero",
     ),  # fmt: skip
