@@ -187,6 +187,19 @@ def _confirm_opt_out(account, config, phone, language, sender="") -> bool:
     return True
 
 
+def business_days_between(start, end) -> int:
+    """Business days from `start` to `end` (negative when `end` has passed)."""
+    if end is None:
+        return 0
+    sign, (a, b) = (1, (start, end)) if end >= start else (-1, (end, start))
+    days = 0
+    while a < b:
+        a += timedelta(days=1)
+        if a.weekday() < 5:
+            days += 1
+    return sign * days
+
+
 def business_days_after(day, count: int):
     """The day `count` business days (Monday to Friday; public holidays are not known) after `day`."""
     while count:
@@ -664,14 +677,39 @@ def _repeat_of(account, body, target, tags) -> Alert | None:
     )
 
 
-def alert_create(*, account: Account, body: str, target: str, tags, user, repeat_confirmed: bool = False) -> Alert:
-    """Queue an alert for sending. The same text to the same list within 12 hours needs repeat_confirmed."""
+def quiet_hours_end(*, config: MessagingSettings, now=None):
+    """When the account's quiet hours end, if `now` is inside them; None outside them or without any."""
+    start, end = config.quiet_start, config.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    now = now or timezone.now()
+    local = timezone.localtime(now, config.account.tzinfo)
+    clock = local.time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    from datetime import datetime
+
+    return datetime.combine(day, end, tzinfo=config.account.tzinfo)
+
+
+def alert_create(
+    *, account: Account, body: str, target: str, tags, user, repeat_confirmed: bool = False, body_es: str = "",
+    body_fr: str = "", urgent: bool = False,
+) -> Alert:  # fmt: skip
+    """Queue an alert for sending. The same text to the same list within 12 hours needs repeat_confirmed.
+
+    A non-urgent alert created in the account's quiet hours waits for their end; an urgent one goes at once.
+    """
     body = (body or "").strip()
+    body_es, body_fr = (body_es or "").strip(), (body_fr or "").strip()
     tags = list(tags)
     if not body:
         raise ServiceError("blank", "Write the message to send.", field="body")
-    if len(body) > MAX_ALERT_LENGTH:
-        raise ServiceError("too_long", f"A message is at most {MAX_ALERT_LENGTH} characters.", field="body")
+    for name, text in (("body", body), ("body_es", body_es), ("body_fr", body_fr)):
+        if len(text) > MAX_ALERT_LENGTH:
+            raise ServiceError("too_long", f"A message is at most {MAX_ALERT_LENGTH} characters.", field=name)
     if target != Alert.Target.EVERYONE and not tags:
         raise ServiceError("no_tags", "Pick at least one tag, or send to the whole list.", field="tags")
     if any(tag.account_id != account.pk for tag in tags):
@@ -683,9 +721,11 @@ def alert_create(*, account: Account, body: str, target: str, tags, user, repeat
             raise ServiceError(
                 "repeat", "The same message went to the same numbers less than 12 hours ago. Confirm to send it again."
             )
+        not_before = None if urgent else quiet_hours_end(config=messaging_settings_get(account=account))
         alert = Alert.objects.create(
-            account=account, body=body, target=target, tag_names=[tag.name for tag in tags],
-            fingerprint=_fingerprint(body, target, tags), created_by=user,
+            account=account, body=body, body_es=body_es, body_fr=body_fr, urgent=urgent, not_before=not_before,
+            target=target, tag_names=[tag.name for tag in tags], fingerprint=_fingerprint(body, target, tags),
+            created_by=user,
         )  # fmt: skip
         alert.tags.set(tags)
         reach = alert_audience(account=account, target=target, tags=tags).filter(status=Status.OPTED_IN).count()
@@ -699,14 +739,19 @@ def alert_create(*, account: Account, body: str, target: str, tags, user, repeat
             actor=user,
             details={"alert": alert.pk, "tags": alert.tag_names, "count": reach},
         )
-        transaction.on_commit(lambda: _enqueue_alert(alert.pk))
+        transaction.on_commit(lambda: _enqueue_alert(alert.pk, not_before))
     return alert
 
 
-def _enqueue_alert(alert_id: int) -> None:
+def _enqueue_alert(alert_id: int, not_before=None) -> None:
     from messaging import jobs
 
-    django_rq.get_queue("default").enqueue(jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+    queue = django_rq.get_queue("default")
+    if not_before is not None:
+        # Held by quiet hours: the worker's scheduler (--with-scheduler) starts it when they end.
+        queue.enqueue_at(not_before, jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+        return
+    queue.enqueue(jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
 
 
 def alert_send(*, alert_id: int) -> Alert:
@@ -714,6 +759,8 @@ def alert_send(*, alert_id: int) -> Alert:
     alert = Alert.objects.select_related("account").get(pk=alert_id)
     if alert.finished:
         return alert
+    if alert.not_before is not None and alert.stage == Alert.Stage.QUEUED and timezone.now() < alert.not_before:
+        return alert  # started early (a retry, a manual run): the scheduled job sends it when quiet hours end
     sender = sender_of(alert.account)
     if alert.stage == Alert.Stage.QUEUED:
         _alert_snapshot(alert, sender)
@@ -730,7 +777,7 @@ def alert_send(*, alert_id: int) -> Alert:
         batch = list(
             OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.QUEUED)
             .order_by("id")
-            .values_list("id", "phone")[:size]
+            .values_list("id", "phone", "body")[:size]
         )
         if not batch:
             break
@@ -758,7 +805,11 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             m_alert=Value(alert.pk, IntegerField()),
             m_kind=Value(MessageKind.ALERT, CharField()),
             m_sender=Value(sender, CharField()),
-            m_body=Value("", CharField()),
+            # A Spanish or French number gets its language's body when the alert has one; "" means the main body.
+            m_body=Case(
+                *[When(language=code, then=Value(text)) for code, text in (("es", alert.body_es), ("fr", alert.body_fr)) if text],
+                default=Value(""), output_field=CharField(),
+            ),
             m_status=Case(When(reaches, then=Value(DeliveryStatus.QUEUED)), default=Value(DeliveryStatus.BLOCKED), output_field=CharField()),
             m_provider=Value("", CharField()),
             m_error=Case(
@@ -806,26 +857,26 @@ def _opted_in_now(account_id: int, phones: list[str]) -> set[str]:
     )
 
 
-def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: list[tuple[int, str]]) -> None:
+def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: list[tuple[int, str, str]]) -> None:
     now = timezone.now()
-    allowed = _opted_in_now(alert.account_id, [phone for _, phone in batch])
+    allowed = _opted_in_now(alert.account_id, [phone for _, phone, _ in batch])
     with transaction.atomic():
-        OutboundMessage.objects.filter(id__in=[pk for pk, _ in batch]).update(
+        OutboundMessage.objects.filter(id__in=[pk for pk, _, _ in batch]).update(
             status=DeliveryStatus.SENDING, updated_at=now
         )
     results: list[tuple[int, str, str, str]] = []
     recheck = settings.ALERT_RECHECK_SECONDS
     checked = time.monotonic()
-    for index, (pk, phone) in enumerate(batch):
+    for index, (pk, phone, body) in enumerate(batch):
         if time.monotonic() - checked > recheck:
             # A slow provider: look again, so a STOP that arrived meanwhile stops the rest of the batch too.
-            allowed = _opted_in_now(alert.account_id, [p for _, p in batch[index:]])
+            allowed = _opted_in_now(alert.account_id, [p for _, p, _ in batch[index:]])
             checked = time.monotonic()
         if phone not in allowed:
             results.append((pk, DeliveryStatus.BLOCKED, "", "Opted out before its turn"))
             continue
         try:
-            result = gateway.send(sender=sender, to=phone, body=alert.body, status_callback=callback)
+            result = gateway.send(sender=sender, to=phone, body=body or alert.body, status_callback=callback)
         except Exception as exc:
             result = SendResult("", DeliveryStatus.FAILED, str(exc)[:300])
         results.append((pk, result.status, result.provider_id, result.error[:300]))
