@@ -276,8 +276,12 @@ def _apply_change(
 # Named entry points: what each caller means, in the words of SPEC §3.
 
 
-def subscriber_opt_in(*, account: Account, phone: str, cause: Cause, tags: Iterable[str] = ()) -> Result:
-    return subscriber_apply(account=account, phone=phone, action=Action.OPT_IN, cause=cause, tags=tags)
+def subscriber_opt_in(
+    *, account: Account, phone: str, cause: Cause, tags: Iterable[str] = (), language: str = ""
+) -> Result:
+    return subscriber_apply(
+        account=account, phone=phone, action=Action.OPT_IN, cause=cause, tags=tags, language=language
+    )
 
 
 def subscriber_reactivate(*, account: Account, phone: str, cause: Cause) -> Result:
@@ -320,7 +324,7 @@ def subscriber_revocation_record(
     if len(note) > 200:
         raise ServiceError("note", "A note is at most 200 characters.", field="note")
     cause = Cause(
-        source=cause.source, user=cause.user, message_sid=cause.message_sid, note=note, channel=channel,
+        source=cause.source, user=cause.user, message_sid=cause.message_sid, note=note or cause.note, channel=channel,
         received_on=received_on,
     )  # fmt: skip
     return subscriber_apply(account=account, phone=phone, action=Action.STOP, cause=cause)
