@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import django_rq
 from django.conf import settings
@@ -689,8 +689,6 @@ def quiet_hours_end(*, config: MessagingSettings, now=None):
     if not inside:
         return None
     day = local.date() if clock < end else local.date() + timedelta(days=1)
-    from datetime import datetime
-
     return datetime.combine(day, end, tzinfo=config.account.tzinfo)
 
 
