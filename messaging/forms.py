@@ -21,11 +21,11 @@ class AlertForm(forms.Form):
     tags = forms.ModelMultipleChoiceField(label="Tags", queryset=Tag.objects.none(), required=False,
                                           widget=forms.CheckboxSelectMultiple)  # fmt: skip
     body_es = forms.CharField(
-        label="Message in Spanish (optional)", max_length=MAX_ALERT_LENGTH, required=False,
+        label="Spanish version (optional)", max_length=MAX_ALERT_LENGTH, required=False,
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Numbers whose language is Spanish get this one.",
     )  # fmt: skip
     body_fr = forms.CharField(
-        label="Message in French (optional)", max_length=MAX_ALERT_LENGTH, required=False,
+        label="French version (optional)", max_length=MAX_ALERT_LENGTH, required=False,
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Numbers whose language is French get this one.",
     )  # fmt: skip
     urgent = forms.BooleanField(
