@@ -20,6 +20,7 @@ NAV = [
     ("Imports", "imports:history", EVERYONE),
     ("Configurations", "imports:configs", MANAGER),
     ("Alerts", "messaging:alerts", MANAGER),
+    ("Inbox", "messaging:inbox", MANAGER),
     ("Usage", "subscribers:usage", MANAGER),
 ]
 SETTINGS_NAV = [

@@ -20,9 +20,12 @@ from api.errors import ApiError, error_body, install_handlers, status_for
 from api.schemas import (
     EXAMPLE_PHONE,
     ErrorOut,
+    LanguageIn,
     OptInIn,
+    RevocationIn,
     StatusName,
     SubscriberChangeOut,
+    SubscriberOut,
     SubscriberPage,
     SubscriberReadOut,
     TagName,
@@ -30,7 +33,7 @@ from api.schemas import (
     _printable,
 )
 from lines import selectors as line_selectors
-from messaging.services import double_opt_in_request
+from messaging.services import double_opt_in_request, revocation_record
 from subscribers import selectors, services
 from subscribers.models import Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError, phone_normalise
@@ -147,6 +150,7 @@ def _subscriber_data(subscriber: Subscriber, tags: list[str] | None = None) -> d
         "tags": _tag_names(subscriber) if tags is None else sorted(tags, key=str.lower),
         "first_seen": subscriber.first_seen,
         "status_changed": subscriber.status_changed,
+        "language": subscriber.language,
     }
 
 
@@ -307,9 +311,12 @@ def subscriber_opt_in(
     idempotency_key: str | None = IdempotencyKey,
 ):
     tags = payload.tags if payload else []
+    language = (payload.language if payload else None) or ""
 
     def work():
-        result = services.subscriber_opt_in(account=request.account, phone=phone, cause=_cause(request), tags=tags)
+        result = services.subscriber_opt_in(
+            account=request.account, phone=phone, cause=_cause(request), tags=tags, language=language
+        )
         return _change_data(result)
 
     return _idempotent(request, response, idempotency_key, work)
@@ -444,6 +451,46 @@ def subscriber_tag_add(
 )
 def subscriber_tag_remove(request, response: HttpResponse, phone: str = PhonePath, tag: str = TagPath):
     return _tags_change(request, response, phone, None, remove=[_path_tag(tag)])
+
+
+@api.put(
+    "/subscribers/{phone}/language",
+    response={200: SubscriberOut, 404: ErrorOut, 422: ErrorOut, **AUTH_ERRORS},
+    summary="Set a number's language",
+    tags=["Numbers"],
+    description="en, es or fr: every text to the number (replies, double opt-in requests, alerts that have a "
+    "body in that language) is sent in it. The status is untouched.",
+)
+def subscriber_language_set(request, payload: LanguageIn, phone: str = PhonePath):
+    try:
+        subscriber = services.subscriber_language_set(account=request.account, phone=phone, language=payload.language)
+    except ServiceError as exc:
+        return Status(status_for(exc), error_body(exc.code, exc.detail, exc.field))
+    return Status(200, _subscriber_data(subscriber))
+
+
+@api.post(
+    "/subscribers/{phone}/revocations",
+    response=CHANGE_RESPONSES,
+    summary="Record an opt-out request received by phone, email, letter or in person",
+    tags=["Changes"],
+    description="The owner asked, so the number is opted out at once as its owner's own opt-out "
+    "(`opted_out_by: subscriber`), from every text of the account, and only its owner can opt back in. The "
+    "number's history keeps the channel, the day and the note. A number the account does not have is recorded, "
+    "so no import can add it. If the request came in today, the number gets the one opt-out confirmation text.",
+)
+def subscriber_revocation_record(
+    request, response: HttpResponse, payload: RevocationIn, phone: str = PhonePath,
+    idempotency_key: str | None = IdempotencyKey,
+):  # fmt: skip
+    def work():
+        result = revocation_record(
+            account=request.account, phone=phone, cause=_cause(request), channel=payload.channel,
+            received_on=payload.received_on, note=payload.note,
+        )  # fmt: skip
+        return _change_data(result)
+
+    return _idempotent(request, response, idempotency_key, work)
 
 
 # The import endpoints register themselves on `api`.

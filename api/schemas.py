@@ -1,13 +1,13 @@
 """The shapes the REST API reads and writes; the OpenAPI schema is generated from them."""
 
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from subscribers.models import Status, Tag
+from subscribers.models import LANGUAGE_CHOICES, Channel, Status, Tag
 from subscribers.transitions import Outcome
 
 EXAMPLE_PHONE = "+12025550173"
@@ -21,9 +21,18 @@ def _printable(value: str) -> str:
     return value
 
 
+def _iso_date_text(value):
+    # Pydantic would read a number as a day counted from 1970; the schema says a "YYYY-MM-DD" string.
+    if not isinstance(value, str):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
 TagName = Annotated[str, StringConstraints(max_length=Tag.MAX_LENGTH), AfterValidator(_printable)]
 StatusName = Literal[tuple(Status.values)]
 OutcomeName = Literal[tuple(o.value for o in Outcome)]
+LanguageName = Literal[tuple(code for code, _ in LANGUAGE_CHOICES)]
+ChannelName = Literal[tuple(c for c in Channel.values if c != Channel.SMS)]
 
 
 class ErrorOut(Schema):
@@ -46,6 +55,7 @@ class SubscriberOut(Schema):
                     "tags": ["District 4"],
                     "first_seen": EXAMPLE_TIME,
                     "status_changed": EXAMPLE_TIME,
+                    "language": "en",
                 }
             ]
         }
@@ -59,6 +69,7 @@ class SubscriberOut(Schema):
     tags: list[str] = Field(examples=[["District 4"]])
     first_seen: datetime
     status_changed: datetime
+    language: LanguageName = Field(description="The language every text to the number is sent in", examples=["en"])
 
 
 LineTypeName = Literal["mobile", "landline", "voip", "unknown"]
@@ -75,6 +86,7 @@ class SubscriberReadOut(SubscriberOut):
                     "tags": ["District 4"],
                     "first_seen": EXAMPLE_TIME,
                     "status_changed": EXAMPLE_TIME,
+                    "language": "en",
                     "line_type": "mobile",
                     "unreachable": False,
                 }
@@ -102,6 +114,7 @@ class SubscriberChangeOut(SubscriberOut):
                     "tags": ["District 4"],
                     "first_seen": EXAMPLE_TIME,
                     "status_changed": EXAMPLE_TIME,
+                    "language": "en",
                     "outcome": "opted_in",
                     "is_new": True,
                     "tags_added": ["District 4"],
@@ -124,9 +137,30 @@ class SubscriberPage(Schema):
 
 
 class OptInIn(Schema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["District 4", "Feeder B2"]}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["District 4", "Feeder B2"], "language": "es"}]})
 
     tags: list[TagName] = Field(default_factory=list, max_length=100, description="Tags to add")
+    language: LanguageName | None = Field(None, description="The number's language (unchanged if left out)")
+
+
+class LanguageIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"language": "fr"}]})
+
+    language: LanguageName = Field(description="en, es or fr")
+
+
+class RevocationIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"channel": "phone", "received_on": "2026-12-07", "note": "Called the service desk"}]
+        }
+    )
+
+    channel: ChannelName = Field(description="How the request reached the utility")
+    received_on: Annotated[date, BeforeValidator(_iso_date_text)] = Field(
+        description="The day it was received (not in the future)", examples=["2026-12-07"]
+    )
+    note: str = Field("", max_length=200, description="Who took it, an email's subject…")
 
 
 class TagsIn(Schema):

@@ -1,4 +1,4 @@
-"""The field map of an ALP configuration: which columns of a CIS export hold phones and tags.
+"""The field map of an ALP configuration: which columns of a CIS export hold phones, tags and the language.
 
 Validated once, in `load()`; everything downstream works with a `FieldMap`, never a raw dict.
 """
@@ -21,6 +21,8 @@ class FieldMap:
     delimiter: str | None = None  # None: detected
     encoding: str | None = None  # None: detected
     sheet: str | None = None  # None: the first sheet
+    # The column that gives each number's language (en/es/fr, English/Spanish/French…); None: no such column.
+    language_column: str | None = None
 
     @classmethod
     def load(cls, data: dict) -> "FieldMap":
@@ -47,12 +49,26 @@ class FieldMap:
         if encoding is not None and encoding not in _ENCODINGS:
             raise ValueError("The encoding must be UTF-8 or Windows-1252.")
         sheet = (data.get("sheet") or "").strip() or None
-        return cls(phones, tags, header_row, delimiter, encoding, sheet)
+        language = (data.get("language_column") or "").strip() or None
+        if language is not None:
+            if language.lower() in {c.lower() for c in phones + tags}:
+                raise ValueError(f"The language column “{language}” cannot also hold phones or tags.")
+            if header_row == 0 and not is_letter(language):
+                raise ValueError("Without a header row, name columns by letter (A, B, C…).")
+        return cls(phones, tags, header_row, delimiter, encoding, sheet, language)
 
     def dump(self) -> dict:
         return asdict(self)
 
     def resolve(self, header: list) -> tuple[list[int], list[int]]:
+        phones, tags, _ = self.resolve_all(header)
+        return phones, tags
+
+    def resolve_all(self, header: list) -> tuple[list[int], list[int], int | None]:
+        """The 0-based indexes of the phone, tag and language columns; see resolve()."""
+        return self._resolve(header)
+
+    def _resolve(self, header: list) -> tuple[list[int], list[int], int | None]:
         """The 0-based indexes of the phone and tag columns in a file with this header row.
 
         A name is matched against the header case-insensitively; a name that is not in the header but looks
@@ -70,12 +86,13 @@ class FieldMap:
 
         phones = [index(c) for c in self.phone_columns]
         tags = [index(c) for c in self.tag_columns]
+        language = index(self.language_column) if self.language_column else None
         if missing:
             raise ValueError(
                 "The file has no column " + ", ".join(f"“{c}”" for c in missing) + ". Check the header row of the "
                 "file, or change the configuration."
             )
-        return [i for i in phones if i is not None], [i for i in tags if i is not None]
+        return [i for i in phones if i is not None], [i for i in tags if i is not None], language
 
 
 def is_letter(column: str) -> bool:

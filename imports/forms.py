@@ -125,6 +125,12 @@ def mode_help():
     return {m.value: MODE_MISSING_TEXT[m] for m in ALP_MODES}
 
 
+LANGUAGE_COLUMN_HELP = (
+    "Optional: each number's language (en, es, fr, or English, Spanish, French…). A blank or unknown value leaves "
+    "the number's language as it is."
+)
+
+
 class ColumnsForm(forms.Form):
     """The columns of a configuration, picked from the sample's columns."""
 
@@ -136,6 +142,7 @@ class ColumnsForm(forms.Form):
         error_messages={"required": "Pick at least one phone column."},
     )
     tag_columns = forms.MultipleChoiceField(label="Tag column(s)", widget=forms.CheckboxSelectMultiple, required=False)
+    language_column = forms.ChoiceField(label="Language column", required=False, help_text=LANGUAGE_COLUMN_HELP)
     mode = forms.ChoiceField(label="What the import does", choices=_mode_choices, widget=forms.RadioSelect)
     header_row = forms.IntegerField(
         label="Header row", min_value=0, max_value=100, initial=1, help_text="0 if the file has no header row."
@@ -147,6 +154,7 @@ class ColumnsForm(forms.Form):
         choices = [(c.key, c.label) for c in columns]
         self.fields["phone_columns"].choices = choices
         self.fields["tag_columns"].choices = choices
+        self.fields["language_column"].choices = [("", "None"), *choices]
         if sheets:
             self.fields["sheet"].choices = [(s, s) for s in sheets]
         else:
@@ -157,6 +165,9 @@ class ColumnsForm(forms.Form):
         both = set(data.get("phone_columns") or ()) & set(data.get("tag_columns") or ())
         if both:
             self.add_error("tag_columns", f"A column cannot hold both phones and tags: {', '.join(sorted(both))}.")
+        language = data.get("language_column")
+        if language and language in set(data.get("phone_columns") or ()) | set(data.get("tag_columns") or ()):
+            self.add_error("language_column", "The language column cannot also hold phones or tags.")
         return data
 
 
@@ -174,6 +185,12 @@ class ConfigurationForm(forms.Form):
     )
     tag_columns = forms.CharField(
         label="Tag column(s)", required=False, help_text="Header names or letters, separated by commas."
+    )
+    language_column = forms.CharField(
+        label="Language column",
+        required=False,
+        max_length=100,
+        help_text="A header name or letter. " + LANGUAGE_COLUMN_HELP,
     )
     mode = forms.ChoiceField(label="What the import does", choices=_mode_choices, widget=forms.RadioSelect)
     header_row = forms.IntegerField(

@@ -508,6 +508,7 @@ def _columns_initial(configuration: ImportConfiguration | None, sample: dict) ->
         "sheet": field_map.get("sheet") or "",
         "phone_columns": field_map.get("phone_columns", []),
         "tag_columns": field_map.get("tag_columns", []),
+        "language_column": field_map.get("language_column") or "",
     }
 
 
@@ -555,6 +556,7 @@ def config_columns(request, token: str):
         again.update(
             phone_columns=request.POST.getlist("phone_columns"),
             tag_columns=request.POST.getlist("tag_columns"),
+            language_column=request.POST.get("language_column", ""),
             header_row=header_row,
             sheet=preview.info.sheet or "",
         )
@@ -578,6 +580,7 @@ def _save_and_test(request, form, configuration, preview, token: str, sample: di
             {
                 "phone_columns": data["phone_columns"],
                 "tag_columns": data["tag_columns"],
+                "language_column": data.get("language_column") or None,
                 "header_row": data["header_row"],
                 "delimiter": preview.info.delimiter,
                 "encoding": None,
@@ -662,6 +665,7 @@ def config_edit(request, pk: int):
                     {
                         "phone_columns": data["phone_columns"],
                         "tag_columns": data["tag_columns"],
+                        "language_column": data["language_column"].strip() or None,
                         "header_row": data["header_row"],
                         "delimiter": data["delimiter"] or None,
                         "encoding": data["encoding"] or None,
@@ -694,6 +698,7 @@ def config_edit(request, pk: int):
                 "mode": configuration.mode,
                 "phone_columns": ", ".join(field_map.get("phone_columns", [])),
                 "tag_columns": ", ".join(field_map.get("tag_columns", [])),
+                "language_column": field_map.get("language_column") or "",
                 "header_row": field_map.get("header_row", 1),
                 "delimiter": field_map.get("delimiter") or "",
                 "encoding": field_map.get("encoding") or "",

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from messaging.models import Alert, InboundMessage, MessagingSettings, OptInRequest, OutboundMessage
+from messaging.models import Alert, InboundMessage, MessagingSettings, OptInRequest, OutboundMessage, WebhookEvent
 
 
 @admin.register(MessagingSettings)
@@ -43,3 +43,11 @@ class OptInRequestAdmin(admin.ModelAdmin):
     list_filter = ["state", "source"]
     search_fields = ["phone"]
     readonly_fields = [f.name for f in OptInRequest._meta.fields]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["kind", "phone", "account", "state", "attempts", "created_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["phone"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]

@@ -2,8 +2,9 @@ from urllib.parse import urlsplit
 
 from django import forms
 
+from messaging import keywords
 from messaging.keywords import keyword_clean
-from messaging.models import Alert
+from messaging.models import TEXT_FIELDS, Alert
 from messaging.services import MAX_ALERT_LENGTH
 from subscribers.models import Tag
 
@@ -19,6 +20,18 @@ class AlertForm(forms.Form):
                                widget=forms.RadioSelect)  # fmt: skip
     tags = forms.ModelMultipleChoiceField(label="Tags", queryset=Tag.objects.none(), required=False,
                                           widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    body_es = forms.CharField(
+        label="Spanish version (optional)", max_length=MAX_ALERT_LENGTH, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Numbers whose language is Spanish get this one.",
+    )  # fmt: skip
+    body_fr = forms.CharField(
+        label="French version (optional)", max_length=MAX_ALERT_LENGTH, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Numbers whose language is French get this one.",
+    )  # fmt: skip
+    urgent = forms.BooleanField(
+        label="Urgent (a safety outage): send at once, even in quiet hours", required=False,
+        help_text="Other alerts written in the account's quiet hours wait for their end.",
+    )  # fmt: skip
     repeat_confirmed = forms.BooleanField(label="Yes, send this same message again", required=False)
 
     def __init__(self, *args, account, **kwargs):
@@ -32,6 +45,18 @@ class AlertForm(forms.Form):
         if data.get("target") == Alert.Target.EVERYONE:
             data["tags"] = []
         return data
+
+
+# Every language's words: an account's own opt-in keyword cannot be one of them.
+RESERVED_WORDS = frozenset().union(
+    keywords.STOP_WORDS, keywords.START_WORDS, keywords._HELP_INDEX, keywords.CONFIRM_WORDS
+)
+TEXT_LABELS = {
+    "welcome_text": "Welcome text", "opt_out_text": "Opt-out confirmation", "help_text": "Help text",
+    "request_text": "Double opt-in request", "confirmation_text": "Double opt-in confirmation",
+}  # fmt: skip
+LANGUAGE_NAMES = {"es": "Spanish", "fr": "French"}
+YES_WORDS = {"es": "si", "fr": "oui"}
 
 
 def _lines(value: str) -> list[str]:
@@ -57,6 +82,48 @@ class TextsForm(forms.Form):
                                      widget=forms.Textarea(attrs={"rows": 2}),
                                      help_text="One origin a line, e.g. https://www.lakeside-coop.example")  # fmt: skip
 
+    quiet_start = forms.TimeField(label="Quiet hours start", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+                                  help_text="e.g. 21:00, in the account's time zone. Leave both empty for none.")  # fmt: skip
+    quiet_end = forms.TimeField(label="Quiet hours end", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+                                help_text="e.g. 08:00. Non-urgent alerts written in between wait until then.")  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The replies in Spanish and French, right after the English ones; empty sends that language's default.
+        fields = list(self.fields.items())
+        at = [name for name, _ in fields].index("opt_in_keywords")
+        extra = {}
+        for code, language in LANGUAGE_NAMES.items():
+            for name in TEXT_FIELDS:
+                extra[f"{name}_{code}"] = forms.CharField(
+                    label=f"{TEXT_LABELS[name]} ({language})", required=False, max_length=480,
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                    help_text=f"Empty: the {language} default with the carrier's words.",
+                )  # fmt: skip
+        self.fields = dict(fields[:at] + list(extra.items()) + fields[at:])
+
+    def clean(self):
+        data = super().clean()
+        for code in LANGUAGE_NAMES:
+            text = data.get(f"request_text_{code}") or ""
+            if text and YES_WORDS[code] not in keywords.words(text) and "yes" not in keywords.words(text):
+                self.add_error(
+                    f"request_text_{code}", f"The request must ask the phone to reply {YES_WORDS[code].upper()}."
+                )
+        if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
+            self.add_error("quiet_end", "Give both the start and the end of quiet hours, or neither.")
+        return data
+
+    def settings_fields(self) -> dict:
+        """cleaned_data as MessagingSettings fields: the translated texts gathered into `translations`."""
+        data = dict(self.cleaned_data)
+        translations = {}
+        for code in LANGUAGE_NAMES:
+            texts = {name: data.pop(f"{name}_{code}", "").strip() for name in TEXT_FIELDS}
+            translations[code] = {name: text for name, text in texts.items() if text}
+        data["translations"] = translations
+        return data
+
     def clean_request_text(self):
         value = self.cleaned_data["request_text"]
         if "yes" not in value.lower():
@@ -72,8 +139,7 @@ class TextsForm(forms.Form):
             word = keyword_clean(raw)
             if not word:
                 raise forms.ValidationError(f"“{raw}” is not one word of letters and digits.")
-            if word in ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "help",
-                        "info", "yes", "start", "unstop"):  # fmt: skip
+            if word in RESERVED_WORDS:
                 raise forms.ValidationError(f"“{raw}” is a reserved keyword.")
             if word.upper() not in words:
                 words.append(word.upper())
@@ -112,3 +178,21 @@ class OutboxFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "All kinds"), *MessageKind.choices]
         self.fields["status"].choices = [("", "All statuses"), *DeliveryStatus.choices]
+
+
+class RevocationForm(forms.Form):
+    """An opt-out request staff received by phone, email, letter or in person."""
+
+    phone = forms.CharField(label="Phone number", max_length=32)
+    channel = forms.ChoiceField(label="Received by", choices=[])
+    received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text="The day the request reached you: the 10 business days run from it.")  # fmt: skip
+    note = forms.CharField(label="Note", max_length=200, required=False,
+                           help_text="e.g. who took the call, or the email's subject.")  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        from subscribers.models import Channel
+
+        super().__init__(*args, **kwargs)
+        # A text is read in the inbox, not typed in here.
+        self.fields["channel"].choices = [(c.value, c.label) for c in Channel if c != Channel.SMS]

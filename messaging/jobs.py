@@ -19,3 +19,7 @@ def inbound_forward_job(inbound_id: int) -> None:
 
 def opt_in_requests_expire_job() -> int:
     return services.opt_in_requests_expire()
+
+
+def consent_event_post_job(event_id: int) -> None:
+    services.consent_event_deliver(event_id=event_id)

@@ -29,6 +29,37 @@ def default_texts(account_name: str) -> dict[str, str]:
     }
 
 
+TEXT_FIELDS = ("welcome_text", "opt_out_text", "help_text", "request_text", "confirmation_text")
+
+
+def translated_defaults(account_name: str, language: str) -> dict[str, str]:
+    """The starting texts in `language`, with the carrier's words (who, how often, rates, HELP, STOP) in it."""
+    if language == "es":
+        rates = "Pueden aplicarse tarifas de mensajes y datos. Responda AYUDA para ayuda, ALTO para cancelar."
+        return {
+            "welcome_text": f"{account_name}: ahora recibirá alertas de cortes. Frecuencia variable. {rates}",
+            "opt_out_text": f"{account_name}: se ha dado de baja y no recibirá más mensajes. Responda INICIO para "
+            "suscribirse de nuevo.",
+            "help_text": f"{account_name} alertas de cortes. Frecuencia variable. {rates}",
+            "request_text": f"{account_name}: responda SI para recibir alertas de cortes. Frecuencia variable. {rates}",
+            "confirmation_text": f"{account_name}: gracias, ahora recibirá alertas de cortes. Frecuencia variable. "
+            f"{rates}",
+        }
+    if language == "fr":
+        rates = "Des frais de messagerie peuvent s'appliquer. Répondez AIDE pour de l'aide, ARRET pour vous désabonner."
+        return {
+            "welcome_text": f"{account_name} : vous recevrez désormais les alertes de panne. Fréquence variable. {rates}",
+            "opt_out_text": f"{account_name} : vous êtes désabonné et ne recevrez plus de messages. Répondez DEBUT "
+            "pour vous réabonner.",
+            "help_text": f"{account_name} alertes de panne. Fréquence variable. {rates}",
+            "request_text": f"{account_name} : répondez OUI pour recevoir les alertes de panne. Fréquence variable. "
+            f"{rates}",
+            "confirmation_text": f"{account_name} : merci, vous recevrez désormais les alertes de panne. Fréquence "
+            f"variable. {rates}",
+        }
+    return default_texts(account_name)
+
+
 def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -51,6 +82,12 @@ class MessagingSettings(models.Model):
     webhook_secret = models.CharField(max_length=64, default=_new_secret)
     widget_key = models.CharField(max_length=32, unique=True, default=_new_widget_key)
     widget_origins = models.JSONField(default=list, blank=True)
+    # The texts above are the English ones; {"es": {"welcome_text": …}, "fr": {…}} holds the others. A text left
+    # out is sent as its default in that language (translated_defaults), never in English.
+    translations = models.JSONField(default=dict, blank=True)
+    # Quiet hours in the account's time zone: a non-urgent alert waits for their end. Both empty: none.
+    quiet_start = models.TimeField(null=True, blank=True, help_text="e.g. 21:00")
+    quiet_end = models.TimeField(null=True, blank=True, help_text="e.g. 08:00")
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -58,6 +95,15 @@ class MessagingSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Messaging settings of {self.account}"
+
+    def text(self, name: str, language: str) -> str:
+        """The text `name` (e.g. "opt_out_text") in `language`: the account's own, else that language's default."""
+        if name not in TEXT_FIELDS:
+            raise ValueError(name)
+        if language not in ("es", "fr"):
+            return getattr(self, name)
+        own = (self.translations or {}).get(language, {}).get(name, "")
+        return own.strip() or translated_defaults(self.account.name, language)[name]
 
 
 class MessageKind(models.TextChoices):
@@ -92,6 +138,12 @@ class Alert(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="alerts")
     body = models.TextField()
+    # A number whose language is Spanish or French gets that body when there is one, else `body`.
+    body_es = models.TextField(blank=True)
+    body_fr = models.TextField(blank=True)
+    # Urgent (a safety outage) goes at once; any other alert waits out the account's quiet hours.
+    urgent = models.BooleanField(default=False)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Held by quiet hours until then")
     target = models.CharField(max_length=16, choices=Target.choices, default=Target.EVERYONE)
     tags = models.ManyToManyField(Tag, blank=True, related_name="+")
     tag_names = models.JSONField(default=list, blank=True, help_text="The tags as they were named when sent")
@@ -180,7 +232,13 @@ class InboundMessage(models.Model):
         START = "start", "Opt-in"
         CONFIRM = "confirm", "YES to a double opt-in request"
         HELP = "help", "Help"
+        UNCLEAR = "unclear", "Maybe an opt-out (inbox)"
         OTHER = "other", "Other (forwarded)"
+
+    class Resolution(models.TextChoices):
+        OPEN = "", "Open"
+        OPTED_OUT = "opted_out", "Treated as an opt-out"
+        NOT_OPT_OUT = "not_opt_out", "Not an opt-out"
 
     class Forward(models.TextChoices):
         NONE = "", "Not forwarded"
@@ -198,10 +256,20 @@ class InboundMessage(models.Model):
     forward_attempts = models.PositiveSmallIntegerField(default=0)
     forward_error = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # The inbox: texts that may be a revocation, for a person to decide by `respond_by` (10 business days).
+    respond_by = models.DateField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["account", "received_at"], name="inbound_account_received")]
+        indexes = [
+            models.Index(fields=["account", "received_at"], name="inbound_account_received"),
+            models.Index(fields=["account", "meaning", "resolution"], name="inbound_account_inbox"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.body[:40]}"
@@ -239,3 +307,31 @@ class OptInRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Double opt-in request to {self.phone} ({self.state})"
+
+
+class WebhookEvent(models.Model):
+    """A consent change posted to the account's webhook (STOP, START, YES, a staff-recorded revocation…)."""
+
+    class Kind(models.TextChoices):
+        OPT_OUT = "opt_out", "Opted out by the owner's text"
+        OPT_IN = "opt_in", "Opted in by the owner's text"
+        CONFIRMED = "confirmed", "Confirmed a double opt-in request"
+        REVOCATION_RECORDED = "revocation_recorded", "Revocation recorded by staff"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="webhook_events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    phone = models.CharField(max_length=16)
+    payload = models.JSONField()
+    state = models.CharField(
+        max_length=16, choices=InboundMessage.Forward.choices, default=InboundMessage.Forward.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="webhookevent_account_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.phone} ({self.state})"

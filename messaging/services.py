@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import django_rq
 from django.conf import settings
@@ -48,8 +48,10 @@ from messaging.models import (
     MessagingSettings,
     OptInRequest,
     OutboundMessage,
+    WebhookEvent,
     default_texts,
 )
+from messaging.phrases import DEFAULT_LANGUAGE, INBOX_BUSINESS_DAYS
 from messaging.sms import segments_of
 from subscribers import services as status_service
 from subscribers.models import Account, SenderNumber, Source, Status, Subscriber, SubscriberTag, Tag
@@ -146,6 +148,67 @@ def _send_after_commit(*, account: Account, phone: str, kind: str, body: str, se
     transaction.on_commit(lambda: text_send(account=account, phone=phone, kind=kind, body=body, sender=sender))
 
 
+def _log_then_send_after_commit(*, account: Account, phone: str, kind: str, body: str, sender: str = "") -> None:
+    """Log the text in this transaction and send it once it commits.
+
+    The opt-out confirmation goes this way: the log row is written while the number's row is locked, so a
+    second STOP arriving at the same moment sees it and gets no second confirmation.
+    """
+    sender = sender or sender_of(account)
+    message = OutboundMessage.objects.create(account=account, kind=kind, phone=phone, sender=sender, body=body)
+    transaction.on_commit(lambda: _deliver(message))
+
+
+def _deliver(message: OutboundMessage) -> None:
+    result = _send_one(sender=message.sender, to=message.phone, body=message.body)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=result.status, provider_id=result.provider_id, error=result.error, updated_at=timezone.now()
+    )
+
+
+CONFIRMATION_WINDOW = timedelta(hours=24)
+
+
+def _opt_out_confirmed_lately(account: Account, phone: str) -> bool:
+    since = timezone.now() - CONFIRMATION_WINDOW
+    return OutboundMessage.objects.filter(
+        account=account, phone=phone, kind=MessageKind.OPT_OUT, created_at__gte=since
+    ).exists()
+
+
+def _confirm_opt_out(account, config, phone, language, sender="") -> bool:
+    """The one confirmation a revocation may get (FCC: one text, at once), never twice within 24 hours."""
+    if _opt_out_confirmed_lately(account, phone):
+        return False
+    _log_then_send_after_commit(
+        account=account, phone=phone, kind=MessageKind.OPT_OUT, body=config.text("opt_out_text", language),
+        sender=sender,
+    )  # fmt: skip
+    return True
+
+
+def business_days_between(start, end) -> int:
+    """Business days from `start` to `end` (negative when `end` has passed)."""
+    if end is None:
+        return 0
+    sign, (a, b) = (1, (start, end)) if end >= start else (-1, (end, start))
+    days = 0
+    while a < b:
+        a += timedelta(days=1)
+        if a.weekday() < 5:
+            days += 1
+    return sign * days
+
+
+def business_days_after(day, count: int):
+    """The day `count` business days (Monday to Friday; public holidays are not known) after `day`."""
+    while count:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
 # Inbound texts
 
 
@@ -170,7 +233,8 @@ def inbound_receive(*, to: str, phone: str, body: str, message_sid: str) -> Inbo
         e164 = status_service.phone_normalise(phone)
     except InvalidPhone:
         e164 = None
-    meaning = keywords.meaning_of(body, config.opt_in_keywords) if e164 else keywords.Meaning.OTHER
+    reading = keywords.read(body, config.opt_in_keywords) if e164 else keywords.Reading(keywords.Meaning.OTHER)
+    meaning = reading.meaning
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -180,13 +244,18 @@ def inbound_receive(*, to: str, phone: str, body: str, message_sid: str) -> Inbo
                 )  # fmt: skip
         except IntegrityError:
             return Inbound(InboundMessage.objects.filter(message_sid=message_sid).first(), meaning, duplicate=True)
-        meaning = _act_on(account, config, sender.number, e164, meaning, message_sid)
+        meaning = _act_on(account, config, sender.number, e164, reading, message)
         if meaning != message.meaning:
             message.meaning = meaning
-        if meaning == keywords.Meaning.OTHER and config.webhook_url:
+        if meaning == keywords.Meaning.UNCLEAR:
+            # A person decides; the law's clock (10 business days) runs from the day it came in.
+            message.respond_by = business_days_after(
+                timezone.localdate(message.received_at, account.tzinfo), INBOX_BUSINESS_DAYS
+            )
+        if meaning in (keywords.Meaning.OTHER, keywords.Meaning.UNCLEAR) and config.webhook_url:
             message.forward = InboundMessage.Forward.PENDING
-            _enqueue_forward(message)
-        message.save(update_fields=["meaning", "forward"])
+            transaction.on_commit(lambda: _enqueue_forward(message))
+        message.save(update_fields=["meaning", "forward", "respond_by"])
     return Inbound(message, meaning)
 
 
@@ -200,30 +269,58 @@ def _sender_key(to: str) -> str:
         return raw
 
 
-def _act_on(account, config, sender, phone, meaning, message_sid) -> str:
-    reply = lambda kind, text: _send_after_commit(account=account, phone=phone, kind=kind, body=text, sender=sender)  # noqa: E731
+def _number_language(account, phone, fallback: str = "") -> str:
+    found = Subscriber.objects.filter(account=account, phone=phone).values_list("language", flat=True).first()
+    return found or fallback or DEFAULT_LANGUAGE
+
+
+def _act_on(account, config, sender, phone, reading: keywords.Reading, message: InboundMessage) -> str:
+    """Do what the text asks, through the status service, and send its one reply after commit."""
+    meaning, message_sid = reading.meaning, message.message_sid
+
+    def reply(kind, name, language):
+        _send_after_commit(account=account, phone=phone, kind=kind, body=config.text(name, language), sender=sender)
+
     if meaning == keywords.Meaning.STOP:
-        status_service.subscriber_keyword_stop(account=account, phone=phone, message_sid=message_sid)
+        result = status_service.subscriber_keyword_stop(
+            account=account, phone=phone, message_sid=message_sid, language=reading.language
+        )
         _close_requests(account, phone, OptInRequest.State.CANCELLED)
-        reply(MessageKind.OPT_OUT, config.opt_out_text)
+        language = result.subscriber.language
+        _confirm_opt_out(account, config, phone, language, sender)
+        consent_event_post(
+            account=account, kind=WebhookEvent.Kind.OPT_OUT, phone=phone, status=result.new.status,
+            text=message.body, language=language, message_sid=message_sid,
+        )  # fmt: skip
     elif meaning == keywords.Meaning.START:
-        status_service.subscriber_keyword_start(account=account, phone=phone, message_sid=message_sid)
+        result = status_service.subscriber_keyword_start(
+            account=account, phone=phone, message_sid=message_sid, language=reading.language
+        )
         _close_requests(account, phone, OptInRequest.State.CANCELLED)
-        reply(MessageKind.WELCOME, config.welcome_text)
+        reply(MessageKind.WELCOME, "welcome_text", result.subscriber.language)
+        consent_event_post(
+            account=account, kind=WebhookEvent.Kind.OPT_IN, phone=phone, status=result.new.status,
+            text=message.body, language=result.subscriber.language, message_sid=message_sid,
+        )  # fmt: skip
     elif meaning == keywords.Meaning.CONFIRM:
         request = _open_request(account, phone)
         if request is None:
             return keywords.Meaning.OTHER
         try:
-            status_service.subscriber_confirm(account=account, phone=phone, message_sid=message_sid)
+            result = status_service.subscriber_confirm(account=account, phone=phone, message_sid=message_sid)
         except TransitionRefused:
             return keywords.Meaning.OTHER
         request.state = OptInRequest.State.CONFIRMED
         request.closed_at = timezone.now()
         request.save(update_fields=["state", "closed_at"])
-        reply(MessageKind.CONFIRMATION, config.confirmation_text)
+        reply(MessageKind.CONFIRMATION, "confirmation_text", result.subscriber.language)
+        consent_event_post(
+            account=account, kind=WebhookEvent.Kind.CONFIRMED, phone=phone, status=result.new.status,
+            text=message.body, language=result.subscriber.language, message_sid=message_sid,
+        )  # fmt: skip
     elif meaning == keywords.Meaning.HELP:
-        reply(MessageKind.HELP, config.help_text)
+        # Answered in the number's language; a number the account does not have, in the keyword's.
+        reply(MessageKind.HELP, "help_text", _number_language(account, phone, reading.language))
     return meaning
 
 
@@ -242,12 +339,94 @@ def _close_requests(account, phone, state) -> None:
     )
 
 
+def _forward_retry() -> Retry | None:
+    intervals = list(settings.MESSAGING_FORWARD_RETRY_INTERVALS)
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
+
+
 def _enqueue_forward(message: InboundMessage) -> None:
     from messaging import jobs
 
-    intervals = list(settings.MESSAGING_FORWARD_RETRY_INTERVALS)
-    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-    django_rq.get_queue("default").enqueue(jobs.inbound_forward_job, message.pk, retry=retry)
+    django_rq.get_queue("default").enqueue(jobs.inbound_forward_job, message.pk, retry=_forward_retry())
+
+
+def _post_signed(config: MessagingSettings, payload: bytes) -> str:
+    """POST a JSON payload to the account's webhook, signed with its secret. Returns "" or what went wrong."""
+    request = urllib.request.Request(
+        config.webhook_url,
+        data=payload,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "AlertManager-webhook/1",
+            "X-AlertManager-Signature": "sha256=" + webhook_signature(config.webhook_secret, payload),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.MESSAGING_WEBHOOK_TIMEOUT) as response:
+            if not 200 <= response.status < 300:
+                return f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return str(getattr(exc, "reason", exc))[:300] or "connection failed"
+    return ""
+
+
+def consent_event_post(
+    *, account: Account, kind: str, phone: str, status: str, text: str = "", language: str = "", **extra
+) -> WebhookEvent | None:
+    """Tell the account's system of a consent change: a signed JSON event, sent after commit, with retries.
+
+    Nothing is recorded when the account has no webhook URL.
+    """
+    config = messaging_settings_get(account=account)
+    if not config.webhook_url:
+        return None
+    now = timezone.now()
+    payload = {
+        "type": "consent",
+        "event": kind,
+        "account": account.slug,
+        "phone": phone,
+        "at": now.isoformat(),
+        "text": text,
+        "status": status,
+        "language": language,
+        **{key: value for key, value in extra.items() if value not in (None, "")},
+    }
+    event = WebhookEvent.objects.create(account=account, kind=kind, phone=phone, payload=payload, created_at=now)
+    transaction.on_commit(lambda: _enqueue_event(event.pk))
+    return event
+
+
+def _enqueue_event(event_id: int) -> None:
+    from messaging import jobs
+
+    django_rq.get_queue("default").enqueue(jobs.consent_event_post_job, event_id, retry=_forward_retry())
+
+
+def consent_event_deliver(*, event_id: int) -> None:
+    """POST one consent event; raises on failure so that the job is retried, like a forwarded text."""
+    event = WebhookEvent.objects.select_related("account").get(pk=event_id)
+    config = messaging_settings_get(account=event.account)
+    if not config.webhook_url or event.state == InboundMessage.Forward.DELIVERED:
+        return
+    error = _post_signed(config, json.dumps(event.payload).encode())
+    attempts = F("attempts") + 1
+    if not error:
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            state=InboundMessage.Forward.DELIVERED, attempts=attempts, error=""
+        )
+        return
+    job = get_current_job()
+    last = job is None or not job.retries_left
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        state=InboundMessage.Forward.FAILED if last else InboundMessage.Forward.PENDING,
+        attempts=attempts,
+        error=error,
+    )
+    raise ForwardFailed(f"posting consent event {event.pk} to {config.webhook_url} failed: {error}")
 
 
 def inbound_forward(*, inbound_id: int) -> None:
@@ -269,25 +448,7 @@ def inbound_forward(*, inbound_id: int) -> None:
             "received_at": message.received_at.isoformat(),
         }
     ).encode()
-    request = urllib.request.Request(
-        config.webhook_url,
-        data=payload,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "AlertManager-webhook/1",
-            "X-AlertManager-Signature": "sha256=" + webhook_signature(config.webhook_secret, payload),
-        },
-    )
-    error = ""
-    try:
-        with urllib.request.urlopen(request, timeout=settings.MESSAGING_WEBHOOK_TIMEOUT) as response:
-            if not 200 <= response.status < 300:
-                error = f"HTTP {response.status}"
-    except urllib.error.HTTPError as exc:
-        error = f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        error = str(getattr(exc, "reason", exc))[:300]
+    error = _post_signed(config, payload)
     attempts = F("forward_attempts") + 1
     if not error:
         InboundMessage.objects.filter(pk=message.pk).update(
@@ -384,8 +545,9 @@ def double_opt_in_request(
             created_at=now, expires_at=now + REQUEST_LIFETIME,
         )  # fmt: skip
         _send_after_commit(
-            account=account, phone=phone, kind=MessageKind.REQUEST, body=config.request_text, sender=sender
-        )
+            account=account, phone=phone, kind=MessageKind.REQUEST,
+            body=config.text("request_text", result.subscriber.language), sender=sender,
+        )  # fmt: skip
         transaction.on_commit(lambda: _schedule_expiry(request.expires_at))
     return DoubleOptIn(request, result)
 
@@ -515,14 +677,37 @@ def _repeat_of(account, body, target, tags) -> Alert | None:
     )
 
 
-def alert_create(*, account: Account, body: str, target: str, tags, user, repeat_confirmed: bool = False) -> Alert:
-    """Queue an alert for sending. The same text to the same list within 12 hours needs repeat_confirmed."""
+def quiet_hours_end(*, config: MessagingSettings, now=None):
+    """When the account's quiet hours end, if `now` is inside them; None outside them or without any."""
+    start, end = config.quiet_start, config.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    now = now or timezone.now()
+    local = timezone.localtime(now, config.account.tzinfo)
+    clock = local.time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=config.account.tzinfo)
+
+
+def alert_create(
+    *, account: Account, body: str, target: str, tags, user, repeat_confirmed: bool = False, body_es: str = "",
+    body_fr: str = "", urgent: bool = False,
+) -> Alert:  # fmt: skip
+    """Queue an alert for sending. The same text to the same list within 12 hours needs repeat_confirmed.
+
+    A non-urgent alert created in the account's quiet hours waits for their end; an urgent one goes at once.
+    """
     body = (body or "").strip()
+    body_es, body_fr = (body_es or "").strip(), (body_fr or "").strip()
     tags = list(tags)
     if not body:
         raise ServiceError("blank", "Write the message to send.", field="body")
-    if len(body) > MAX_ALERT_LENGTH:
-        raise ServiceError("too_long", f"A message is at most {MAX_ALERT_LENGTH} characters.", field="body")
+    for name, text in (("body", body), ("body_es", body_es), ("body_fr", body_fr)):
+        if len(text) > MAX_ALERT_LENGTH:
+            raise ServiceError("too_long", f"A message is at most {MAX_ALERT_LENGTH} characters.", field=name)
     if target != Alert.Target.EVERYONE and not tags:
         raise ServiceError("no_tags", "Pick at least one tag, or send to the whole list.", field="tags")
     if any(tag.account_id != account.pk for tag in tags):
@@ -534,9 +719,11 @@ def alert_create(*, account: Account, body: str, target: str, tags, user, repeat
             raise ServiceError(
                 "repeat", "The same message went to the same numbers less than 12 hours ago. Confirm to send it again."
             )
+        not_before = None if urgent else quiet_hours_end(config=messaging_settings_get(account=account))
         alert = Alert.objects.create(
-            account=account, body=body, target=target, tag_names=[tag.name for tag in tags],
-            fingerprint=_fingerprint(body, target, tags), created_by=user,
+            account=account, body=body, body_es=body_es, body_fr=body_fr, urgent=urgent, not_before=not_before,
+            target=target, tag_names=[tag.name for tag in tags], fingerprint=_fingerprint(body, target, tags),
+            created_by=user,
         )  # fmt: skip
         alert.tags.set(tags)
         reach = alert_audience(account=account, target=target, tags=tags).filter(status=Status.OPTED_IN).count()
@@ -550,14 +737,19 @@ def alert_create(*, account: Account, body: str, target: str, tags, user, repeat
             actor=user,
             details={"alert": alert.pk, "tags": alert.tag_names, "count": reach},
         )
-        transaction.on_commit(lambda: _enqueue_alert(alert.pk))
+        transaction.on_commit(lambda: _enqueue_alert(alert.pk, not_before))
     return alert
 
 
-def _enqueue_alert(alert_id: int) -> None:
+def _enqueue_alert(alert_id: int, not_before=None) -> None:
     from messaging import jobs
 
-    django_rq.get_queue("default").enqueue(jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+    queue = django_rq.get_queue("default")
+    if not_before is not None:
+        # Held by quiet hours: the worker's scheduler (--with-scheduler) starts it when they end.
+        queue.enqueue_at(not_before, jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+        return
+    queue.enqueue(jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
 
 
 def alert_send(*, alert_id: int) -> Alert:
@@ -565,6 +757,8 @@ def alert_send(*, alert_id: int) -> Alert:
     alert = Alert.objects.select_related("account").get(pk=alert_id)
     if alert.finished:
         return alert
+    if alert.not_before is not None and alert.stage == Alert.Stage.QUEUED and timezone.now() < alert.not_before:
+        return alert  # started early (a retry, a manual run): the scheduled job sends it when quiet hours end
     sender = sender_of(alert.account)
     if alert.stage == Alert.Stage.QUEUED:
         _alert_snapshot(alert, sender)
@@ -581,7 +775,7 @@ def alert_send(*, alert_id: int) -> Alert:
         batch = list(
             OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.QUEUED)
             .order_by("id")
-            .values_list("id", "phone")[:size]
+            .values_list("id", "phone", "body")[:size]
         )
         if not batch:
             break
@@ -609,7 +803,11 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             m_alert=Value(alert.pk, IntegerField()),
             m_kind=Value(MessageKind.ALERT, CharField()),
             m_sender=Value(sender, CharField()),
-            m_body=Value("", CharField()),
+            # A Spanish or French number gets its language's body when the alert has one; "" means the main body.
+            m_body=Case(
+                *[When(language=code, then=Value(text)) for code, text in (("es", alert.body_es), ("fr", alert.body_fr)) if text],
+                default=Value(""), output_field=CharField(),
+            ),
             m_status=Case(When(reaches, then=Value(DeliveryStatus.QUEUED)), default=Value(DeliveryStatus.BLOCKED), output_field=CharField()),
             m_provider=Value("", CharField()),
             m_error=Case(
@@ -657,26 +855,26 @@ def _opted_in_now(account_id: int, phones: list[str]) -> set[str]:
     )
 
 
-def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: list[tuple[int, str]]) -> None:
+def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: list[tuple[int, str, str]]) -> None:
     now = timezone.now()
-    allowed = _opted_in_now(alert.account_id, [phone for _, phone in batch])
+    allowed = _opted_in_now(alert.account_id, [phone for _, phone, _ in batch])
     with transaction.atomic():
-        OutboundMessage.objects.filter(id__in=[pk for pk, _ in batch]).update(
+        OutboundMessage.objects.filter(id__in=[pk for pk, _, _ in batch]).update(
             status=DeliveryStatus.SENDING, updated_at=now
         )
     results: list[tuple[int, str, str, str]] = []
     recheck = settings.ALERT_RECHECK_SECONDS
     checked = time.monotonic()
-    for index, (pk, phone) in enumerate(batch):
+    for index, (pk, phone, body) in enumerate(batch):
         if time.monotonic() - checked > recheck:
             # A slow provider: look again, so a STOP that arrived meanwhile stops the rest of the batch too.
-            allowed = _opted_in_now(alert.account_id, [p for _, p in batch[index:]])
+            allowed = _opted_in_now(alert.account_id, [p for _, p, _ in batch[index:]])
             checked = time.monotonic()
         if phone not in allowed:
             results.append((pk, DeliveryStatus.BLOCKED, "", "Opted out before its turn"))
             continue
         try:
-            result = gateway.send(sender=sender, to=phone, body=alert.body, status_callback=callback)
+            result = gateway.send(sender=sender, to=phone, body=body or alert.body, status_callback=callback)
         except Exception as exc:
             result = SendResult("", DeliveryStatus.FAILED, str(exc)[:300])
         results.append((pk, result.status, result.provider_id, result.error[:300]))
@@ -722,3 +920,68 @@ def alert_delivery_counts(*, alert: Alert) -> dict[str, int]:
 
 def tags_for_account(*, account: Account, ids) -> list[Tag]:
     return list(Tag.objects.filter(account=account, pk__in=list(ids)))
+
+
+# Revocations received elsewhere, and the inbox of texts a person has to read
+
+
+def revocation_record(
+    *, account: Account, phone: str, cause: Cause, channel: str, received_on, note: str = "", text: str = ""
+) -> status_service.Result:
+    """Record an opt-out request that reached staff (phone, email, letter, in person, or a text from the inbox).
+
+    Applied at once as the owner's opt-out, for every text of the account. The one confirmation text goes
+    only when the request came in today (the rule allows it right after the request, not days later) and
+    none went in the last 24 hours. Call it outside a transaction.
+    """
+    config = messaging_settings_get(account=account)
+    with transaction.atomic():
+        result = status_service.subscriber_revocation_record(
+            account=account, phone=phone, cause=cause, channel=channel, received_on=received_on, note=note
+        )
+        phone = result.subscriber.phone
+        _close_requests(account, phone, OptInRequest.State.CANCELLED)
+        if (
+            received_on == timezone.localdate(timezone.now(), account.tzinfo)
+            and SenderNumber.objects.filter(account=account).exists()
+        ):
+            _confirm_opt_out(account, config, phone, result.subscriber.language)
+        consent_event_post(
+            account=account, kind=WebhookEvent.Kind.REVOCATION_RECORDED, phone=phone, status=result.new.status,
+            text=text or note, language=result.subscriber.language, channel=channel,
+            received_on=received_on.isoformat(), source=cause.source,
+        )  # fmt: skip
+    return result
+
+
+def inbox_open(*, account: Account) -> QuerySet[InboundMessage]:
+    """Texts that may be revocations, not decided yet, the most urgent first."""
+    return InboundMessage.objects.filter(
+        account=account, meaning=InboundMessage.Meaning.UNCLEAR, resolution=InboundMessage.Resolution.OPEN
+    ).order_by("respond_by", "received_at", "id")
+
+
+def inbox_resolve(*, account: Account, message_id: int, opt_out: bool, user) -> InboundMessage:
+    """A person's decision on an inbox text: treat it as an opt-out (applied at once), or not."""
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update()
+            .filter(account=account, pk=message_id, meaning=InboundMessage.Meaning.UNCLEAR)
+            .first()
+        )
+        if message is None:
+            raise ServiceError("not_found", "This text is not in the inbox.")
+        if message.resolution:
+            raise ServiceError("resolved", "Someone has already decided on this text.")
+        message.resolution = InboundMessage.Resolution.OPTED_OUT if opt_out else InboundMessage.Resolution.NOT_OPT_OUT
+        message.resolved_at = timezone.now()
+        message.resolved_by = user
+        message.save(update_fields=["resolution", "resolved_at", "resolved_by"])
+        if opt_out:
+            revocation_record(
+                account=account, phone=message.phone,
+                cause=Cause(source=Source.MANAGER, user=user, message_sid=message.message_sid),
+                channel="sms", received_on=timezone.localdate(message.received_at, account.tzinfo),
+                note="Text read as an opt-out from the inbox", text=message.body,
+            )  # fmt: skip
+    return message

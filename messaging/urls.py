@@ -11,6 +11,9 @@ urlpatterns = [
     path("messages/texts/", views.texts, name="texts"),
     path("messages/sent/", views.outbox, name="outbox"),
     path("messages/double-opt-in/", views.double_opt_in_send, name="double_opt_in"),
+    path("messages/inbox/", views.inbox, name="inbox"),
+    path("messages/inbox/<int:pk>/resolve/", views.inbox_resolve, name="inbox_resolve"),
+    path("messages/revocations/new/", views.revocation_new, name="revocation_new"),
     # Public: the provider's webhooks (signature-checked) and the sign-up widget (origin-checked, limited).
     path("sms/inbound/", views.sms_inbound, name="sms_inbound"),
     path("sms/status/", views.sms_status, name="sms_status"),

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -15,8 +16,8 @@ from django_tables2 import RequestConfig
 
 from alertmanager.clientip import client_ip
 from messaging import services
-from messaging.forms import AlertForm, DoubleOptInForm, OutboxFilterForm, TextsForm, WidgetForm
-from messaging.models import Alert, DeliveryStatus, MessagingSettings, OutboundMessage
+from messaging.forms import AlertForm, DoubleOptInForm, OutboxFilterForm, RevocationForm, TextsForm, WidgetForm
+from messaging.models import Alert, DeliveryStatus, InboundMessage, MessagingSettings, OutboundMessage
 from messaging.signatures import request_is_signed
 from messaging.tables import AlertTable, DeliveryLogTable, OutboxTable
 from subscribers.models import Source
@@ -175,13 +176,20 @@ def alert_new(request):
             try:
                 alert = services.alert_create(
                     account=account, body=data["body"], target=data["target"], tags=data["tags"], user=request.user,
-                    repeat_confirmed=data["repeat_confirmed"],
+                    repeat_confirmed=data["repeat_confirmed"], body_es=data["body_es"], body_fr=data["body_fr"],
+                    urgent=data["urgent"],
                 )  # fmt: skip
             except ServiceError as exc:
                 form.add_error("repeat_confirmed" if exc.code == "repeat" else None, exc.detail)
                 step = "review"
             else:
-                messages.success(request, f"Sending the alert to {preview.reach:,} numbers.")
+                if alert.not_before:
+                    when = timezone.localtime(alert.not_before, account.tzinfo).strftime("%H:%M")
+                    messages.success(
+                        request, f"Quiet hours: the alert waits and goes to {preview.reach:,} numbers at {when}."
+                    )
+                else:
+                    messages.success(request, f"Sending the alert to {preview.reach:,} numbers.")
                 return redirect("messaging:alert", pk=alert.pk)
         else:
             step = "review"
@@ -240,11 +248,15 @@ def texts(request):
         "request_text": config.request_text, "confirmation_text": config.confirmation_text,
         "opt_in_keywords": ", ".join(config.opt_in_keywords), "webhook_url": config.webhook_url,
         "widget_origins": "\n".join(config.widget_origins),
+        "quiet_start": config.quiet_start, "quiet_end": config.quiet_end,
     }  # fmt: skip
+    for code, texts_of_language in (config.translations or {}).items():
+        for name, text in texts_of_language.items():
+            initial[f"{name}_{code}"] = text
     form = TextsForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
-            services.messaging_settings_update(account=account, user=request.user, **form.cleaned_data)
+            services.messaging_settings_update(account=account, user=request.user, **form.settings_fields())
             messages.success(request, "Texts and settings saved.")
             return redirect("messaging:texts")
         messages.error(request, "Nothing was saved: correct the fields marked below.")
@@ -297,3 +309,72 @@ def double_opt_in_send(request):
     else:
         messages.success(request, f"A double opt-in request was texted to {opt_in.phone}. It waits 7 days for YES.")
     return redirect(back or "messaging:texts")
+
+
+# The inbox of texts that may be revocations, and revocations received elsewhere
+
+
+@manager_required
+@require_GET
+def inbox(request):
+    account = request.account
+    today = timezone.localdate(timezone.now(), account.tzinfo)
+    items = list(services.inbox_open(account=account)[:200])
+    for item in items:
+        item.days_left = services.business_days_between(today, item.respond_by)
+    decided = (
+        InboundMessage.objects.filter(account=account, meaning=InboundMessage.Meaning.UNCLEAR)
+        .exclude(resolution="")
+        .select_related("resolved_by")
+        .order_by("-resolved_at")[:20]
+    )
+    return render(request, "messaging/inbox.html", {"items": items, "decided": decided, "today": today})
+
+
+@manager_required
+@require_POST
+def inbox_resolve(request, pk):
+    decision = request.POST.get("decision")
+    if decision not in ("opt_out", "not_opt_out"):
+        messages.error(request, "Choose whether the text is an opt-out.")
+        return redirect("messaging:inbox")
+    try:
+        message = services.inbox_resolve(
+            account=request.account, message_id=pk, opt_out=decision == "opt_out", user=request.user
+        )
+    except ServiceError as exc:
+        if exc.code == "not_found":
+            raise Http404(exc.detail) from exc
+        messages.error(request, exc.detail)
+    else:
+        if decision == "opt_out":
+            messages.success(request, f"{message.phone} is opted out, as its owner asked, from every text.")
+        else:
+            messages.success(request, f"The text from {message.phone} is marked as not an opt-out.")
+    return redirect("messaging:inbox")
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def revocation_new(request):
+    account = request.account
+    today = timezone.localdate(timezone.now(), account.tzinfo)
+    form = RevocationForm(request.POST or None, initial={"phone": request.GET.get("phone", ""), "received_on": today})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.revocation_record(
+                account=account, phone=data["phone"], cause=Cause(source=Source.MANAGER, user=request.user),
+                channel=data["channel"], received_on=data["received_on"], note=data["note"],
+            )  # fmt: skip
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            messages.success(
+                request,
+                f"{result.subscriber.phone} is opted out, as its owner asked: no text of the account reaches it.",
+            )
+            if result.subscriber.removed_at is None:
+                return redirect("subscribers:detail", pk=result.subscriber.pk)
+            return redirect("messaging:revocation_new")
+    return render(request, "messaging/revocation_new.html", {"form": form})

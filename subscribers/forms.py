@@ -5,7 +5,7 @@ from django.db.models.functions import Lower
 
 from lines.models import LineType
 from subscribers import phones, services
-from subscribers.models import Account, Status, Subscriber, Tag
+from subscribers.models import LANGUAGE_CHOICES, Account, Status, Subscriber, Tag
 from subscribers.selectors import SubscriberFilter
 from subscribers.transitions import State, decide
 
@@ -183,3 +183,10 @@ class TagMergeForm(forms.Form):
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], initial="csv")
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label="Language", choices=LANGUAGE_CHOICES,
+        help_text="Every text to this number (replies, requests, alerts with a body in it) goes in this language.",
+    )  # fmt: skip

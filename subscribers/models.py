@@ -43,6 +43,21 @@ class Source(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned-numbers check"
 
 
+class Channel(models.TextChoices):
+    """How a revocation reached the utility: the FCC accepts any reasonable means (47 CFR 64.1200(a)(10))."""
+
+    SMS = "sms", "Text message"
+    PHONE = "phone", "Phone call"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+    IN_PERSON = "in_person", "In person"
+    OTHER = "other", "Other"
+
+
+# The languages a number is texted in (messaging.phrases holds each one's words).
+LANGUAGE_CHOICES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
+
+
 TIME_ZONE_CHOICES = sorted((tz, tz.replace("_", " ")) for tz in available_timezones() if "/" in tz)
 
 
@@ -115,6 +130,8 @@ class Subscriber(models.Model):
     status_changed = models.DateTimeField(default=timezone.now)
     # Set when a manager deletes a number that its owner opted out of: the row stays to block imports.
     removed_at = models.DateTimeField(null=True, blank=True)
+    # A database default as well: the import engine inserts numbers in SQL.
+    language = models.CharField(max_length=2, choices=LANGUAGE_CHOICES, default="en", db_default="en")
     tags = models.ManyToManyField(Tag, through="SubscriberTag", related_name="subscribers")
 
     objects = SubscriberQuerySet.as_manager()
@@ -196,6 +213,9 @@ class OptEvent(models.Model):
     )
     message_sid = models.CharField(max_length=64, blank=True, help_text="The inbound text that caused it")
     note = models.CharField(max_length=200, blank=True)
+    # A revocation staff recorded: how it reached them and the day it did (the 10-business-day clock starts then).
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, default="", db_default="")
+    received_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -303,7 +303,7 @@ def subscriber_history(*, account: Account, phone: str) -> QuerySet[OptEvent]:
 
 # --------------------------------------------------------------------------- one number, for the API
 
-DETAIL_FIELDS = ("phone", "status", "opted_out_by", "first_seen", "status_changed")
+DETAIL_FIELDS = ("phone", "status", "opted_out_by", "first_seen", "status_changed", "language")
 _SAMPLE_ACCOUNT, _SAMPLE_PHONE = -1, "+10000000000"
 
 

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from subscribers import phones
-from subscribers.models import Account, OptEvent, SenderNumber, Source, Subscriber, SubscriberTag, Tag
+from subscribers.models import Account, Channel, OptEvent, SenderNumber, Source, Subscriber, SubscriberTag, Tag
 from subscribers.transitions import ALLOWED_SOURCES, Action, Change, Outcome, Refusal, State, decide
 
 
@@ -57,6 +57,9 @@ class Cause:
     import_run: object = None
     message_sid: str = ""
     note: str = ""
+    # A revocation received by phone, email, letter…: how, and on which day (see subscriber_revocation_record).
+    channel: str = ""
+    received_on: object = None
 
 
 @dataclass
@@ -176,6 +179,8 @@ def _write_event(account, phone, old: State, new: State, cause: Cause, added=(),
         import_run=cause.import_run,
         message_sid=cause.message_sid,
         note=note or cause.note,
+        channel=cause.channel,
+        received_on=cause.received_on,
     )
 
 
@@ -209,12 +214,15 @@ def subscriber_apply(
     tags: Iterable[str] = (),
     remove_tags: Iterable[str] = (),
     exact_tags: bool = False,
+    language: str = "",
 ) -> Result:
     """Apply one action of the SPEC §3 table to one number, with its tag changes and opt event.
 
-    Refused transitions raise TransitionRefused and change nothing, tags included.
+    `language` (en, es, fr), when given, becomes the number's language. Refused transitions raise
+    TransitionRefused and change nothing, tags and language included.
     """
     _check_source(action, cause)
+    language = language_clean(language) if language else ""
     phone = phone_normalise(phone)
     tag_objs = tags_get_or_create(account=account, names=tags)
     subscriber, current = _lock_subscriber(account, phone)
@@ -222,11 +230,13 @@ def subscriber_apply(
     decision = decide(action, old)
     if isinstance(decision, Refusal):
         raise TransitionRefused(decision.code, decision.detail, field="phone")
-    return _apply_change(account, phone, subscriber, current, old, decision, cause, tag_objs, remove_tags, exact_tags)
+    return _apply_change(
+        account, phone, subscriber, current, old, decision, cause, tag_objs, remove_tags, exact_tags, language
+    )
 
 
 def _apply_change(
-    account, phone, subscriber, current, old, decision: Change, cause, tag_objs, remove_tags, exact
+    account, phone, subscriber, current, old, decision: Change, cause, tag_objs, remove_tags, exact, language=""
 ) -> Result:
     now = timezone.now()
     new = decision.to
@@ -241,10 +251,13 @@ def _apply_change(
         if subscriber is None:
             subscriber = Subscriber.objects.create(
                 account=account, phone=phone, status=new.status, opted_out_by=new.opted_out_by,
-                first_seen=now, status_changed=now,
+                first_seen=now, status_changed=now, language=language or "en",
             )  # fmt: skip
             created = True
-        elif new != old:
+        elif language and subscriber.language != language:
+            subscriber.language = language
+            subscriber.save(update_fields=["language"])
+        if not created and new != old:
             subscriber.status = new.status
             subscriber.opted_out_by = new.opted_out_by
             subscriber.status_changed = now
@@ -263,8 +276,12 @@ def _apply_change(
 # Named entry points: what each caller means, in the words of SPEC §3.
 
 
-def subscriber_opt_in(*, account: Account, phone: str, cause: Cause, tags: Iterable[str] = ()) -> Result:
-    return subscriber_apply(account=account, phone=phone, action=Action.OPT_IN, cause=cause, tags=tags)
+def subscriber_opt_in(
+    *, account: Account, phone: str, cause: Cause, tags: Iterable[str] = (), language: str = ""
+) -> Result:
+    return subscriber_apply(
+        account=account, phone=phone, action=Action.OPT_IN, cause=cause, tags=tags, language=language
+    )
 
 
 def subscriber_reactivate(*, account: Account, phone: str, cause: Cause) -> Result:
@@ -279,14 +296,64 @@ def subscriber_opt_out(*, account: Account, phone: str, cause: Cause) -> Result:
     return subscriber_apply(account=account, phone=phone, action=Action.OPT_OUT, cause=cause)
 
 
-def subscriber_keyword_stop(*, account: Account, phone: str, message_sid: str = "") -> Result:
-    cause = Cause(source=Source.KEYWORD, message_sid=message_sid)
+def subscriber_keyword_stop(*, account: Account, phone: str, message_sid: str = "", language: str = "") -> Result:
+    cause = Cause(source=Source.KEYWORD, message_sid=message_sid, channel=Channel.SMS)
+    return subscriber_apply(account=account, phone=phone, action=Action.STOP, cause=cause, language=language)
+
+
+def subscriber_keyword_start(*, account: Account, phone: str, message_sid: str = "", language: str = "") -> Result:
+    cause = Cause(source=Source.KEYWORD, message_sid=message_sid, channel=Channel.SMS)
+    return subscriber_apply(account=account, phone=phone, action=Action.START, cause=cause, language=language)
+
+
+def subscriber_revocation_record(
+    *, account: Account, phone: str, cause: Cause, channel: str, received_on, note: str = ""
+) -> Result:
+    """A revocation that reached staff by phone, email, letter, in person (or a text a person read, from the inbox).
+
+    The owner asked, so it is the owner's opt-out (opted_out_by=subscriber), applied at once, and only the
+    owner can lift it. Its opt event keeps the channel, the day it was received and the note.
+    """
+    if channel not in Channel.values:
+        raise ServiceError("channel", "Choose how the request was received.", field="channel")
+    if received_on is None:
+        raise ServiceError("received_on", "Enter the day the request was received.", field="received_on")
+    if received_on > timezone.localdate():
+        raise ServiceError("received_on", "The day it was received cannot be in the future.", field="received_on")
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ServiceError("note", "A note is at most 200 characters.", field="note")
+    cause = Cause(
+        source=cause.source, user=cause.user, message_sid=cause.message_sid, note=note or cause.note, channel=channel,
+        received_on=received_on,
+    )  # fmt: skip
     return subscriber_apply(account=account, phone=phone, action=Action.STOP, cause=cause)
 
 
-def subscriber_keyword_start(*, account: Account, phone: str, message_sid: str = "") -> Result:
-    cause = Cause(source=Source.KEYWORD, message_sid=message_sid)
-    return subscriber_apply(account=account, phone=phone, action=Action.START, cause=cause)
+def language_clean(value: str) -> str:
+    """en, es or fr from what a person or a file gave ("ES", "Spanish", "español"), or ServiceError."""
+    raw = (value or "").strip().casefold()
+    names = {"en": "en", "english": "en", "anglais": "en", "ingles": "en", "inglés": "en",
+             "es": "es", "spanish": "es", "espanol": "es", "español": "es", "espagnol": "es",
+             "fr": "fr", "french": "fr", "francais": "fr", "français": "fr", "frances": "fr", "francés": "fr"}  # fmt: skip
+    found = names.get(raw) or names.get(raw.split("-")[0].split("_")[0])
+    if not found:
+        raise ServiceError("language", "The language must be en, es or fr.", field="language")
+    return found
+
+
+@transaction.atomic
+def subscriber_language_set(*, account: Account, phone: str, language: str) -> Subscriber:
+    """Set the language a listed number is texted in. Not a status change, so no opt event."""
+    language = language_clean(language)
+    phone = phone_normalise(phone)
+    subscriber, _ = _lock_subscriber(account, phone)
+    if subscriber is None or subscriber.removed_at is not None:
+        raise TransitionRefused("not_found", "This number is not on the list.", field="phone")
+    if subscriber.language != language:
+        subscriber.language = language
+        subscriber.save(update_fields=["language"])
+    return subscriber
 
 
 def subscriber_request_confirmation(*, account: Account, phone: str, cause: Cause, tags: Iterable[str] = ()) -> Result:

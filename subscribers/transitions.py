@@ -183,7 +183,8 @@ ALLOWED_SOURCES: dict[Action, frozenset[str]] = {
     A.SUSPEND: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT}),
     A.OPT_OUT: frozenset({Source.IMPORT, Source.API, Source.MANAGER, Source.SUPPORT, Source.REASSIGNED}),
     # The carrier's opt-out block (error 21610) is the owner's STOP sent to the carrier instead of to us.
-    A.STOP: frozenset({Source.KEYWORD, Source.CARRIER}),
+    # Staff (a manager, support, the API) record a revocation that reached them another way: still the owner's.
+    A.STOP: frozenset({Source.KEYWORD, Source.CARRIER, Source.MANAGER, Source.SUPPORT, Source.API}),
     A.START: frozenset({Source.KEYWORD}),
     A.REQUEST: frozenset({Source.WIDGET, Source.API, Source.MANAGER, Source.SUPPORT}),
     A.CONFIRM: frozenset({Source.DOUBLE_OPT_IN}),

@@ -15,6 +15,7 @@ urlpatterns = [
     path("tags/<int:pk>/", views.tag_detail, name="tag"),
     path("usage/", views.usage, name="usage"),
     path("<int:pk>/", views.subscriber_detail, name="detail"),
+    path("<int:pk>/language/", views.subscriber_language, name="language"),
     path("<int:pk>/tags/", views.subscriber_tags_edit, name="edit_tags"),
     path("<int:pk>/request-opt-in/", views.subscriber_request_opt_in, name="request_opt_in"),
     path("<int:pk>/<slug:action>/", views.subscriber_action, name="action"),

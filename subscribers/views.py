@@ -20,6 +20,7 @@ from subscribers.forms import (
     BulkForm,
     ExportForm,
     FilterForm,
+    LanguageForm,
     TagMergeForm,
     TagRenameForm,
     TagsForm,
@@ -76,8 +77,18 @@ def dashboard(request):
         "chart": charts.opt_changes(days, label=f"Numbers opted in and out per day over the last {len(days)} days"),
         "month_start": selectors.month_start(account),
         "new_this_month": selectors.new_numbers_since(account=account, since=selectors.month_start(account)),
+        "inbox": _inbox_summary(account),
     }
     return render(request, "subscribers/dashboard.html", context)
+
+
+def _inbox_summary(account) -> dict:
+    """Texts that may be revocations, left open in the inbox, and the nearest deadline to honour one."""
+    from messaging.services import inbox_open
+
+    open_items = inbox_open(account=account)
+    first = open_items.values_list("respond_by", flat=True).first()
+    return {"count": open_items.count(), "respond_by": first}
 
 
 def _url_or_none(name: str) -> str | None:
@@ -235,9 +246,32 @@ def subscriber_detail(request, pk: int):
         "history_total": history.count(),
         "actions": [(name, ACTIONS[name]) for name in _available_actions(subscriber)],
         "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in tags)}),
+        "language_form": LanguageForm(initial={"language": subscriber.language}),
         "known_tags": Tag.objects.filter(account=request.account).order_by("name").values_list("name", flat=True),
     }
     return render(request, "subscribers/detail.html", context)
+
+
+@manager_required
+@require_POST
+def subscriber_language(request, pk: int):
+    subscriber = _get_subscriber_for_request(request, pk)
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose English, Spanish or French.")
+        return redirect("subscribers:detail", pk=pk)
+    try:
+        services.subscriber_language_set(
+            account=request.account, phone=subscriber.phone, language=form.cleaned_data["language"]
+        )
+    except services.ServiceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("subscribers:detail", pk=pk)
+    updated = Subscriber.objects.get(pk=subscriber.pk)
+    messages.success(
+        request, f"{phones.format_national(subscriber.phone)} is texted in {updated.get_language_display()}."
+    )
+    return redirect("subscribers:detail", pk=pk)
 
 
 @manager_required

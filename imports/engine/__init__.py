@@ -64,6 +64,7 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                     now=timezone.now(),
                 )
                 plan.write_results(tables, run_id=run.pk, applied=True)
+                store.apply_languages(tables, run.account_id)
                 stage = Stage.DONE
             _finish(run, stage, summary.counts, summary.new_numbers)
     finally:

@@ -19,6 +19,7 @@ class Entry:
     tags: list[str]
     problem: str | None = None  # a reader problem or a tag problem: the row is rejected with this reason
     detail: str = ""
+    language: str = ""  # en/es/fr from the ALP language column; "" leaves the number's language as it is
 
 
 TAG_TOO_LONG = "tag_too_long"
@@ -95,11 +96,33 @@ def _is_header(cell) -> bool:
     return phones.normalise(cell).e164 is None
 
 
+_LANGUAGES: dict[str, str] = {}
+
+
+def language_of(cell) -> str:
+    """A language cell as en/es/fr; "" for a blank or a value that is not one (the number keeps its language)."""
+    from subscribers.services import ServiceError, language_clean
+
+    text = tag_text(cell)
+    if not text:
+        return ""
+    found = _LANGUAGES.get(text)
+    if found is None:
+        try:
+            found = language_clean(text)
+        except ServiceError:
+            found = ""
+        if len(_LANGUAGES) < 1000:
+            _LANGUAGES[text] = found
+    return found
+
+
 def alp(rows: Iterator[Row], field_map: FieldMap) -> Iterator[Entry]:
     phone_idx: list[int] | None = None
     tag_idx: list[int] = []
+    language_idx: int | None = None
     if field_map.header_row == 0:
-        phone_idx, tag_idx = field_map.resolve([])
+        phone_idx, tag_idx, language_idx = field_map.resolve_all([])
     for row in rows:
         if phone_idx is None:
             if row.number < field_map.header_row:
@@ -112,7 +135,7 @@ def alp(rows: Iterator[Row], field_map: FieldMap) -> Iterator[Entry]:
             if row.problem:
                 raise FileRejected(f"The header row (row {row.number}) could not be read: {row.problem}")
             try:
-                phone_idx, tag_idx = field_map.resolve(row.cells)
+                phone_idx, tag_idx, language_idx = field_map.resolve_all(row.cells)
             except ValueError as exc:
                 raise FileRejected(str(exc))
             continue
@@ -121,11 +144,14 @@ def alp(rows: Iterator[Row], field_map: FieldMap) -> Iterator[Entry]:
             continue
         cells = row.cells
         width = len(cells)
-        yield _entry(
+        entry = _entry(
             row.number,
             [cells[i] if i < width else None for i in phone_idx],
             [cells[i] for i in tag_idx if i < width],
         )
+        if language_idx is not None and language_idx < width:
+            entry.language = language_of(cells[language_idx])
+        yield entry
     if phone_idx is None and field_map.header_row:
         raise FileRejected(
             f"The file has no row {field_map.header_row} to read the column names from. Check that you picked the "

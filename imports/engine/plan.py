@@ -503,5 +503,5 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
 
 
 def drop_derived(tables: store.Tables) -> None:
-    """Everything but the staged rows, which a run waiting for confirmation still needs."""
-    store.drop(tables, [name for name in tables.all() if name != tables.rows])
+    """Everything but the staged rows (and their languages), which a run waiting for confirmation still needs."""
+    store.drop(tables, [name for name in tables.all() if name not in (tables.rows, tables.lang)])

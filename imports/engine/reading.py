@@ -47,6 +47,9 @@ def stage(tables: store.Tables, path, field_map: FieldMap | None, progress: Call
     source = entries(path, field_map, progress)
     seq = 0
     read = 0
+    with_language = field_map is not None and field_map.language_column is not None
+    if with_language:
+        store.create_languages(tables)
     with store.Loader(tables) as loader:
         while True:
             batch = list(islice(source, BATCH))
@@ -55,7 +58,8 @@ def stage(tables: store.Tables, path, field_map: FieldMap | None, progress: Call
             read += len(batch)
             out: list[tuple] = []
             cells: list = []
-            slots: list[tuple] = []  # (row number, raw text, tags) of each cell sent to the phone rules
+            slots: list[tuple] = []  # (row number, raw text, tags, language) of each cell sent to the phone rules
+            languages: list[tuple] = []  # (seq, phone, language) of the numbers the file gives a language
             for entry in batch:
                 if entry.problem:
                     seq += 1
@@ -69,12 +73,16 @@ def stage(tables: store.Tables, path, field_map: FieldMap | None, progress: Call
                     continue
                 for cell in present:
                     cells.append(cell)
-                    slots.append((entry.number, cell, entry.tags))
-            for (number, cell, tags), result in zip(slots, phones.normalise_many(cells), strict=True):
+                    slots.append((entry.number, cell, entry.tags, entry.language))
+            for (number, cell, tags, language), result in zip(slots, phones.normalise_many(cells), strict=True):
                 seq += 1
                 if result.e164 is not None:
                     out.append((seq, number, result.e164, None, "", tags, ""))
+                    if language:
+                        languages.append((seq, result.e164, language))
                 else:
                     out.append((seq, number, None, result.reason, _raw(cell), [], ""))
             loader.write(out)
+            if languages:
+                store.write_languages(tables, languages)
     return read

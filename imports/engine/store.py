@@ -37,6 +37,7 @@ class Tables:
         "undo",
         "landed",
         "gone",
+        "lang",
     )
 
     def __init__(self, run_id: int, prefix: str = "imp"):
@@ -109,6 +110,39 @@ def staged_exists(tables: Tables) -> bool:
     if is_postgres():
         return scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.rows]) is True
     return bool(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.rows]))
+
+
+def create_languages(tables: Tables) -> None:
+    """The languages an ALP file's language column gives its numbers, kept apart from the staged rows: only
+    files with such a column pay for them, and the plan's statements never read them."""
+    execute(f"DROP TABLE IF EXISTS {tables.lang}")
+    unlogged = "UNLOGGED " if is_postgres() else ""
+    execute(f"CREATE {unlogged}TABLE {tables.lang} (seq bigint, phone text, language text)")
+
+
+def write_languages(tables: Tables, rows: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {tables.lang} (seq, phone, language) VALUES (%s, %s, %s)", rows)
+
+
+def apply_languages(tables: Tables, account_id: int) -> int:
+    """Set the language of the account's numbers the file gives one (the last row wins). Not a status change:
+    no opt event. Returns how many numbers changed language."""
+    if is_postgres():
+        exists = scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.lang]) is True
+    else:
+        exists = bool(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.lang]))
+    if not exists:
+        return 0
+    latest = (
+        f"SELECT phone, language FROM {tables.lang} WHERE seq IN (SELECT max(seq) FROM {tables.lang} GROUP BY phone)"
+    )
+    return execute(
+        f"UPDATE subscribers_subscriber SET language = l.language FROM ({latest}) AS l"
+        " WHERE subscribers_subscriber.account_id = %s AND subscribers_subscriber.phone = l.phone"
+        " AND subscribers_subscriber.language <> l.language",
+        [account_id],
+    )
 
 
 _PG_STAGING = "(seq bigint, row_number integer, phone text, reason text, raw text, tags text[], detail text)"

@@ -85,8 +85,12 @@ def test_it_gives_up_after_the_last_retry_and_says_why(client, account, sender, 
     assert (message.forward, message.forward_attempts, message.forward_error) == ("failed", 3, "HTTP 500")
 
 
-def test_keywords_are_not_forwarded(client, account, sender, webhook, receiver, rq_queues):
+def test_keywords_are_not_forwarded_as_texts_only_their_consent_change_is_posted(
+    client, account, sender, webhook, receiver, rq_queues
+):
     text_in(client, "STOP", PHONE)
     text_in(client, "HELP", PHONE)
     run_jobs()
-    assert receiver.received == []
+    payloads = [json.loads(body) for _, body in receiver.received]
+    assert [(p["type"], p["event"], p["text"]) for p in payloads] == [("consent", "opt_out", "STOP")]
+    assert InboundMessage.objects.exclude(forward="").count() == 0
