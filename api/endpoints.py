@@ -255,7 +255,7 @@ def _change_data(result: services.Result) -> dict:
     data = _subscriber_data(result.subscriber, result.tags)
     data.update(
         outcome=result.outcome.value,
-        is_new=result.created,
+        is_new=result.is_new,
         tags_added=sorted(result.tags_added, key=str.lower),
         tags_removed=sorted(result.tags_removed, key=str.lower),
     )

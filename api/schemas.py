@@ -112,7 +112,10 @@ class SubscriberChangeOut(SubscriberOut):
     )
 
     outcome: OutcomeName = Field(description="What this request did to the number", examples=["opted_in"])
-    is_new: bool = Field(description="The number was not on the account's list before")
+    is_new: bool = Field(
+        description="Billed as new: the number is opted in (or pending) in the account for the first time. An opt-out "
+        "of a number the account never had is recorded (it blocks later imports) but is not new"
+    )
     tags_added: list[str]
     tags_removed: list[str]
 

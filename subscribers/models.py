@@ -113,7 +113,7 @@ class Subscriber(models.Model):
     opted_out_by = models.CharField(max_length=16, choices=OptedOutBy.choices, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     status_changed = models.DateTimeField(default=timezone.now)
-    # Set when a manager deletes a number that its owner opted out of: the row stays to block imports.
+    # Set when a manager deletes an opted-out number (by its owner or the utility): the row stays to block imports.
     removed_at = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField(Tag, through="SubscriberTag", related_name="subscribers")
 
@@ -196,6 +196,12 @@ class OptEvent(models.Model):
     )
     message_sid = models.CharField(max_length=64, blank=True, help_text="The inbound text that caused it")
     note = models.CharField(max_length=200, blank=True)
+    # Where a sign-up on the web widget came from: part of the consent record an auditor asks for.
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # db_default: the set-based paths (imports, bulk changes) insert events in SQL without naming it.
+    page_url = models.CharField(
+        max_length=500, blank=True, default="", db_default="", help_text="The web page the widget was used on"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -237,13 +237,28 @@ def daily_opt_changes(*, account: Account, days: int = CHART_DAYS) -> list[Day]:
     ]
 
 
-def _first_appearances(account: Account) -> QuerySet[OptEvent]:
-    """Opt events that put a number on the account's list for the first time: what is billed as new.
+BILLABLE_STATUSES = (Status.OPTED_IN, Status.PENDING)
 
-    A number deleted and added again is not new again: its earlier events are still there.
+
+def _first_appearances(account: Account) -> QuerySet[OptEvent]:
+    """Opt events that made a number opted in (or pending) in the account for the first time: what is billed
+    as new.
+
+    A number deleted and added again is not new again: its earlier events are still there. An opt-out,
+    suspension or STOP of a number the account never had is recorded (it blocks later imports) but is not
+    new; the owner opting in later (START) is, then.
     """
-    earlier = OptEvent.objects.filter(account=account, phone=OuterRef("phone"), created_at__lt=OuterRef("created_at"))
-    return OptEvent.objects.filter(account=account, old_status="").exclude(new_status="").filter(~Exists(earlier))
+    earlier = OptEvent.objects.filter(
+        account=account,
+        phone=OuterRef("phone"),
+        new_status__in=BILLABLE_STATUSES,
+        created_at__lt=OuterRef("created_at"),
+    )
+    return (
+        OptEvent.objects.filter(account=account, new_status__in=BILLABLE_STATUSES)
+        .exclude(old_status__in=BILLABLE_STATUSES)
+        .filter(~Exists(earlier))
+    )
 
 
 def new_numbers_since(*, account: Account, since: datetime) -> int:
@@ -295,6 +310,22 @@ def latest_imports(*, account: Account, limit: int = 5):
     return list(
         ImportRun.objects.filter(account=account).select_related("started_by").order_by("-created_at", "-id")[:limit]
     )
+
+
+def held_imports(*, account: Account):
+    """The account's imports the guard holds for a manager, soonest to lapse first: the dashboard tells of them,
+    since a held run nobody confirms is dropped after 24 hours."""
+    from imports.models import ImportRun, Stage
+
+    runs = list(
+        ImportRun.objects.filter(account=account, stage=Stage.AWAITING_CONFIRMATION, expires_at__gt=timezone.now())
+        .select_related("started_by")
+        .order_by("expires_at", "id")[:20]
+    )
+    for run in runs:
+        counts = run.counts or {}
+        run.would_stop = int(counts.get("suspended", 0) or 0) + int(counts.get("opted_out", 0) or 0)
+    return runs
 
 
 def subscriber_history(*, account: Account, phone: str) -> QuerySet[OptEvent]:

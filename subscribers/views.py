@@ -69,6 +69,7 @@ def dashboard(request):
         "top_tags": selectors.top_tags(account=account),
         "events": selectors.latest_events(account=account),
         "imports": selectors.latest_imports(account=account),
+        "held_imports": selectors.held_imports(account=account),
         "imports_url": _url_or_none("imports:history"),
         "days": days,
         "days_in": sum(d.opted_in for d in days),
@@ -202,8 +203,8 @@ ACTIONS = {
         "action": None,
         "label": "Delete",
         "stops": True,
-        "explain": "It will be removed from the list with its tags. Its history is kept, and if its owner "
-        "opted out it stays blocked from imports.",
+        "explain": "It will be removed from the list with its tags. Its history is kept, and if it is opted out "
+        "(by its owner or by you) it stays blocked from imports, the API and managers until its owner opts back in.",
         "done": "is deleted from the list.",
     },
 }
@@ -321,8 +322,8 @@ BULK_SPEC = {
     "suspend": ("Suspend", "They will stop receiving alerts until reactivated."),
     "reactivate": ("Reactivate", "Suspended numbers among them will receive alerts again."),
     "opt_out": ("Opt out", "They will stop receiving alerts for good: only their owners can opt back in, by text."),
-    "delete": ("Delete", "They will be removed from the list with their tags. Their history is kept; numbers "
-               "whose owners opted out stay blocked from imports."),
+    "delete": ("Delete", "They will be removed from the list with their tags. Their history is kept; opted-out "
+               "numbers (by their owners or by you) stay blocked from imports until their owners opt back in."),
     "add_tag": ("Add the tag", ""),
     "remove_tag": ("Remove the tag", ""),
 }  # fmt: skip
