@@ -19,6 +19,7 @@ from api import services as api_services
 from api.errors import ApiError, error_body, install_handlers, status_for
 from api.schemas import (
     EXAMPLE_PHONE,
+    ConsentOut,
     ErrorOut,
     LanguageIn,
     OptInIn,
@@ -181,6 +182,42 @@ def subscriber_detail(request, phone: str = PhonePath):
     return Status(200, _get_subscriber_data_for_request(request, phone))
 
 
+@api.get(
+    "/subscribers/{phone}/consent",
+    response={200: ConsentOut, 404: ErrorOut, **AUTH_ERRORS},
+    summary="A number's consent record",
+    tags=["Numbers"],
+    description="What a carrier audit or a TCPA claim asks for: every opt event of the number (who, when, how, "
+    "source and channel, the import run and its file, the widget's page and visitor address, the text received) "
+    "and every text sent to it (kind, time, body, delivery status), each list newest last. A number deleted from "
+    "the list keeps its record; `404` for a number the account never had.",
+)
+def subscriber_consent(request, phone: str = PhonePath):
+    phone = phone_normalise(phone)
+    record = selectors.consent_record(account=request.account, phone=phone)
+    if (
+        not record.events
+        and not record.texts
+        and not Subscriber.objects.filter(account=request.account, phone=phone).exists()
+    ):
+        raise ApiError("not_found", "This account has no record of this number.", "phone", status=404)
+    events = [
+        {
+            "at": e.at, "old_status": e.old_status, "new_status": e.new_status,
+            "opted_out_by": e.opted_out_by or None, "change": e.change, "source": e.source, "who": e.who,
+            "channel": e.channel, "import_run": e.import_run_id, "file_name": e.file_name, "page_url": e.page_url,
+            "client_ip": e.client_ip or None, "text_received": e.text_received, "message_sid": e.message_sid,
+            "tags_added": list(e.tags_added), "tags_removed": list(e.tags_removed), "note": e.note,
+        }
+        for e in record.events
+    ]  # fmt: skip
+    texts = [
+        {"at": m.at, "kind": m.kind, "body": m.body, "sender": m.sender, "status": m.status, "error": m.error}
+        for m in record.texts
+    ]
+    return Status(200, {"phone": phone, "events": events, "texts": texts})
+
+
 def _encode_cursor(phone: str) -> str:
     return base64.urlsafe_b64encode(f"p:{phone}".encode()).decode().rstrip("=")
 
@@ -259,7 +296,7 @@ def _change_data(result: services.Result) -> dict:
     data = _subscriber_data(result.subscriber, result.tags)
     data.update(
         outcome=result.outcome.value,
-        is_new=result.created,
+        is_new=result.is_new,
         tags_added=sorted(result.tags_added, key=str.lower),
         tags_removed=sorted(result.tags_removed, key=str.lower),
     )

@@ -19,6 +19,9 @@ STATUS_BY_CODE = {
     "idempotency_in_progress": 409,
     "no_configuration": 404,
     "not_approved": 409,
+    # An import confirmed or cancelled in a stage that does not allow it, or held past its 24 hours.
+    "wrong_stage": 409,
+    "expired": 409,
     "too_large": 413,
     "file_too_large": 413,
     "rate_limited": 429,

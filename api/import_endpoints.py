@@ -226,6 +226,53 @@ def import_detail(request, run_id: int = RunId):
     return Status(200, _run_data(request, _get_run_for_request(request, run_id)))
 
 
+HELD_RESPONSES = {200: ImportRunOut, 404: ErrorOut, 409: ErrorOut, **AUTH_ERRORS}
+
+
+def _api_key_name(request) -> str:
+    return f"API key {request.api_key.name}"[:150]
+
+
+@api.post(
+    "/imports/{run_id}/confirm",
+    response=HELD_RESPONSES,
+    summary="Confirm an import the guard holds",
+    tags=["Imports"],
+    url_name="import_confirm",
+    description="An import that would suspend or opt out more than the guard's share of the opted-in list (a soft "
+    "or hard opt-out file, a `suspend` list) waits at `awaiting_confirmation`. Confirming applies it, decided "
+    "again on the list as it is now; the run's `url` shows it finish. `409 wrong_stage` for a run that is not "
+    "waiting, `409 expired` for one held more than 24 hours.",
+)
+def import_confirm(request, response: HttpResponse, run_id: int = RunId, idempotency_key: str | None = IdempotencyKey):
+    run = _get_run_for_request(request, run_id)
+
+    def work():
+        confirmed = import_services.import_run_confirm(run=run, user=None, actor_name=_api_key_name(request))
+        return _run_data(request, confirmed)
+
+    return _idempotent(request, response, idempotency_key, work)
+
+
+@api.post(
+    "/imports/{run_id}/cancel",
+    response=HELD_RESPONSES,
+    summary="Cancel an import that is queued or held",
+    tags=["Imports"],
+    url_name="import_cancel",
+    description="Nothing of the file is applied and its rows are dropped. `409 wrong_stage` for a run that is "
+    "neither queued nor waiting for a confirmation.",
+)
+def import_cancel(request, response: HttpResponse, run_id: int = RunId, idempotency_key: str | None = IdempotencyKey):
+    run = _get_run_for_request(request, run_id)
+
+    def work():
+        cancelled = import_services.import_run_cancel(run=run, user=None, actor_name=_api_key_name(request))
+        return _run_data(request, cancelled)
+
+    return _idempotent(request, response, idempotency_key, work)
+
+
 def _encode_cursor(result_id: int) -> str:
     return base64.urlsafe_b64encode(f"r:{result_id}".encode()).decode().rstrip("=")
 

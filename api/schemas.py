@@ -125,7 +125,10 @@ class SubscriberChangeOut(SubscriberOut):
     )
 
     outcome: OutcomeName = Field(description="What this request did to the number", examples=["opted_in"])
-    is_new: bool = Field(description="The number was not on the account's list before")
+    is_new: bool = Field(
+        description="Billed as new: the number is opted in (or pending) in the account for the first time. An opt-out "
+        "of a number the account never had is recorded (it blocks later imports) but is not new"
+    )
     tags_added: list[str]
     tags_removed: list[str]
 
@@ -167,3 +170,41 @@ class TagsIn(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["District 4"]}]})
 
     tags: list[TagName] = Field(max_length=100, description="The number's tags, exactly")
+
+
+class ConsentEventOut(Schema):
+    at: datetime
+    old_status: str = Field(description="Empty when the number was not on the list", examples=[""])
+    new_status: str = Field(description="Empty when the number left the list", examples=["opted_in"])
+    opted_out_by: Literal["subscriber", "customer"] | None = Field(examples=[None])
+    change: str = Field(examples=["not on the list → Opted in"])
+    source: str = Field(
+        description="keyword, widget, double_opt_in, import, api, manager, support, expiry, carrier, reassigned",
+        examples=["widget"],
+    )
+    who: str = Field(examples=["A visitor of the web widget"])
+    channel: str = Field(description="How the change arrived", examples=["Web widget"])
+    import_run: int | None = Field(description="The import run that made it", examples=[None])
+    file_name: str = Field(description="That run's file", examples=[""])
+    page_url: str = Field(description="The web page the widget was on", examples=["https://example.com/alerts"])
+    client_ip: str | None = Field(description="The widget visitor's address", examples=["203.0.113.9"])
+    text_received: str = Field(description="The text from the phone that caused it (STOP, YES, a keyword)")
+    message_sid: str
+    tags_added: list[str]
+    tags_removed: list[str]
+    note: str
+
+
+class ConsentTextOut(Schema):
+    at: datetime
+    kind: str = Field(description="alert, welcome, opt_out, help, request, confirmation", examples=["request"])
+    body: str
+    sender: str
+    status: str = Field(description="queued, sending, sent, delivered, failed, blocked", examples=["delivered"])
+    error: str
+
+
+class ConsentOut(Schema):
+    phone: str = Field(description="E.164", examples=[EXAMPLE_PHONE])
+    events: list[ConsentEventOut] = Field(description="Every opt event of the number, newest last")
+    texts: list[ConsentTextOut] = Field(description="Every text sent to the number, newest last")

@@ -148,7 +148,7 @@ def import_run_create(
 _RUN_VERBS = {"started": "started", "confirmed": "confirmed", "cancelled": "cancelled", "undone": "undone"}
 
 
-def _run_audit(run: ImportRun, action: str, user) -> None:
+def _run_audit(run: ImportRun, action: str, user, actor_name: str = "") -> None:
     """An audit entry for an import: its file, mode (and action or configuration) and the counts known so far."""
     how = (
         f"configuration “{run.configuration.name}” v{run.configuration_version}"
@@ -164,7 +164,7 @@ def _run_audit(run: ImportRun, action: str, user) -> None:
         f"({run.get_mode_display()}; {how}; {run.get_source_display()})" + (f": {figures}" if figures else ""),
         account=run.account,
         actor=user,
-        actor_name="" if user else run.get_source_display(),
+        actor_name="" if user else (actor_name or run.get_source_display()),
         details={"run": run.pk, "file_name": run.file_name, "mode": run.mode, "counts": counts},
     )
 
@@ -179,8 +179,9 @@ def _locked_run(run: ImportRun) -> ImportRun:
 
 
 @transaction.atomic
-def import_run_confirm(*, run: ImportRun, user) -> ImportRun:
-    """A manager lets a run held by the guard go ahead; the changes are decided again on the list as it is now."""
+def import_run_confirm(*, run: ImportRun, user, actor_name: str = "") -> ImportRun:
+    """A manager (or an API client, `user` None and `actor_name` its key) lets a run held by the guard go ahead;
+    the changes are decided again on the list as it is now."""
     run = _locked_run(run)
     if run.stage != Stage.AWAITING_CONFIRMATION:
         raise ImportRefused("wrong_stage", "This import is not waiting for a confirmation.")
@@ -190,11 +191,11 @@ def import_run_confirm(*, run: ImportRun, user) -> ImportRun:
     run.error = ""
     run.save(update_fields=["stage", "error"])
     _enqueue("imports.jobs.import_run_job", run.pk, True)
-    _run_audit(run, "confirmed", user)
+    _run_audit(run, "confirmed", user, actor_name)
     return run
 
 
-def import_run_cancel(*, run: ImportRun, user) -> ImportRun:
+def import_run_cancel(*, run: ImportRun, user, actor_name: str = "") -> ImportRun:
     with transaction.atomic():
         run = _locked_run(run)
         if run.stage not in (Stage.AWAITING_CONFIRMATION, Stage.QUEUED):
@@ -205,7 +206,7 @@ def import_run_cancel(*, run: ImportRun, user) -> ImportRun:
         run.finished_at = timezone.now()
         run.expires_at = None
         run.save(update_fields=["stage", "finished_at", "expires_at"])
-        _run_audit(run, "cancelled", user)
+        _run_audit(run, "cancelled", user, actor_name)
     engine.discard(run)
     if run.file_path:
         Path(run.file_path).unlink(missing_ok=True)

@@ -579,7 +579,7 @@ def opt_in_requests_expire(*, now=None) -> int:
     return expired
 
 
-def widget_request(*, account: Account, phone: str, client_ip: str | None) -> DoubleOptIn:
+def widget_request(*, account: Account, phone: str, client_ip: str | None, page_url: str = "") -> DoubleOptIn:
     """A double opt-in request from the public widget, within its limits.
 
     Raises WidgetLimited (and sends nothing) past a limit, InvalidPhone or TransitionRefused otherwise.
@@ -608,7 +608,10 @@ def widget_request(*, account: Account, phone: str, client_ip: str | None) -> Do
         )
     try:
         return double_opt_in_request(
-            account=account, phone=phone, cause=Cause(source=Source.WIDGET), client_ip=client_ip
+            account=account,
+            phone=phone,
+            cause=Cause(source=Source.WIDGET, client_ip=client_ip, page_url=page_url),
+            client_ip=client_ip,
         )
     except ServiceError:
         cache.delete(phone_key)  # nothing was sent, so the number's day is not used up

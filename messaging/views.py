@@ -93,11 +93,19 @@ def _widget_response(request, config, template, context, status=200):
     return response
 
 
+def _widget_page(value: str) -> str:
+    """The web page a sign-up came from, for the consent record: an http(s) address as the browser gave it."""
+    value = (value or "").strip()[:500]
+    return value if urlsplit(value).scheme in ("http", "https") else ""
+
+
 @xframe_options_exempt
 @require_GET
 def widget_form(request, key):
     config = _widget_settings(key)
-    return _widget_response(request, config, "messaging/widget.html", {"form": WidgetForm()})
+    # In the iframe the page that holds the widget is this request's Referer; the form carries it to the POST.
+    page = _widget_page(request.headers.get("Referer", ""))
+    return _widget_response(request, config, "messaging/widget.html", {"form": WidgetForm(), "page": page})
 
 
 @csrf_exempt
@@ -112,10 +120,13 @@ def widget_submit(request, key):
             status=403,
         )  # fmt: skip
     form = WidgetForm(request.POST)
+    page = _widget_page(request.POST.get("page", "")) or _widget_page(request.headers.get("Referer", ""))
     if not form.is_valid():
-        return _widget_response(request, config, "messaging/widget.html", {"form": form}, status=400)
+        return _widget_response(request, config, "messaging/widget.html", {"form": form, "page": page}, status=400)
     try:
-        services.widget_request(account=config.account, phone=form.cleaned_data["phone"], client_ip=client_ip(request))
+        services.widget_request(
+            account=config.account, phone=form.cleaned_data["phone"], client_ip=client_ip(request), page_url=page
+        )
     except services.WidgetLimited as exc:
         return _widget_response(
             request, config, "messaging/widget_done.html", {"ok": False, "title": "Please wait", "text": exc.detail},
@@ -134,7 +145,7 @@ def widget_submit(request, key):
                 status=503,
             )  # fmt: skip
         form.add_error("phone", exc.detail)
-        return _widget_response(request, config, "messaging/widget.html", {"form": form}, status=400)
+        return _widget_response(request, config, "messaging/widget.html", {"form": form, "page": page}, status=400)
     return _widget_response(
         request, config, "messaging/widget_done.html",
         {"ok": True, "title": "Check your phone", "text": "We sent you a text. Reply YES to it within 7 days to start receiving alerts."},

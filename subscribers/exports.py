@@ -135,6 +135,72 @@ def filename(account: Account, fmt: str) -> str:
     return f"{account.slug}-numbers-{stamp}.{fmt}"
 
 
+# --------------------------------------------------------------------------- the consent record
+
+CONSENT_HEADER = [
+    "Phone", "Time", "Record", "What", "Who", "How", "Source", "Import run", "File name", "Widget page",
+    "Widget visitor address", "Text received", "Tags added", "Tags removed", "Note", "Text sent", "Delivery status",
+]  # fmt: skip
+
+
+def consent_row(row, tz) -> list[str]:
+    """One row of a consent record CSV: an opt event or a text sent (subscribers.selectors), formula-safe."""
+    from subscribers.selectors import ConsentEvent
+
+    when = row.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    phone = phones.format_national(row.phone)
+    if isinstance(row, ConsentEvent):
+        cells = [
+            phone, when, "Opt event", row.change, row.who, row.channel, row.source_label,
+            str(row.import_run_id or ""), row.file_name, row.page_url, row.client_ip, row.text_received,
+            "; ".join(row.tags_added), "; ".join(row.tags_removed), row.note, "", "",
+        ]  # fmt: skip
+    else:
+        status = row.status_label + (f": {row.error}" if row.error else "")
+        cells = [
+            phone, when, "Text sent", row.kind_label, f"Sent from {row.sender}" if row.sender else "", "Text message",
+            "", "", "", "", "", "", "", "", "", row.body, status,
+        ]  # fmt: skip
+    return [neutralise(cell) for cell in cells]
+
+
+def consent_csv_stream(rows_, account: Account) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    tz = account.tzinfo
+    yield "\ufeff"
+    yield writer.writerow(CONSENT_HEADER)
+    for row in rows_:
+        yield writer.writerow(consent_row(row, tz))
+
+
+def consent_record_rows(record) -> list:
+    """A number's events and texts in one time order, newest last (a text after the event that caused it)."""
+    from subscribers.selectors import ConsentText
+
+    return sorted([*record.events, *record.texts], key=lambda row: (row.at, isinstance(row, ConsentText)))
+
+
+def write_ledger_csv(account: Account, path: Path, progress=None) -> int:
+    from subscribers.selectors import consent_ledger
+
+    tz = account.tzinfo
+    n = 0
+    with path.open("w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.writer(out)
+        writer.writerow(CONSENT_HEADER)
+        for row in consent_ledger(account=account):
+            writer.writerow(consent_row(row, tz))
+            n += 1
+            if progress and n % 10_000 == 0:
+                progress(n)
+    return n
+
+
+def ledger_filename(account: Account) -> str:
+    stamp = timezone.now().astimezone(account.tzinfo).strftime("%Y-%m-%d")
+    return f"{account.slug}-consent-ledger-{stamp}.csv"
+
+
 # --------------------------------------------------------------------------- background exports
 
 
@@ -151,6 +217,7 @@ class ExportJob:
     file_name: str = ""
     error: str = ""
     created: float = 0.0
+    kind: str = "numbers"  # or "ledger": the account's consent ledger (CSV only)
 
     @property
     def path(self) -> Path:
@@ -186,6 +253,23 @@ def export_start(*, account: Account, user, fmt: str, query: QueryDict, expected
     job = ExportJob(
         token=secrets.token_hex(16), account_id=account.pk, user_id=user.pk, fmt=fmt, query=query.urlencode(),
         expected=expected, file_name=filename(account, fmt), created=time.time(),
+    )  # fmt: skip
+    job.save()
+    django_rq.get_queue("default").enqueue("subscribers.jobs.export_run", job.token, job_timeout=3600)
+    return job
+
+
+def ledger_export_start(*, account: Account, user) -> ExportJob:
+    """The account's whole consent ledger, written by a job on the `default` queue (it can be millions of rows)."""
+    import django_rq
+
+    from subscribers.selectors import consent_ledger_size
+
+    _sweep()
+    job = ExportJob(
+        token=secrets.token_hex(16), account_id=account.pk, user_id=user.pk, fmt="csv", query="",
+        expected=consent_ledger_size(account=account), file_name=ledger_filename(account), created=time.time(),
+        kind="ledger",
     )  # fmt: skip
     job.save()
     django_rq.get_queue("default").enqueue("subscribers.jobs.export_run", job.token, job_timeout=3600)
@@ -241,11 +325,12 @@ def export_run(token: str) -> None:
 
     partial = job.path.with_suffix(".part")
     try:
-        qs = subscribers_for_export(account, job.query)
-        if job.fmt == "xlsx":
-            job.rows = write_xlsx(qs, account, partial, progress)
+        if job.kind == "ledger":
+            job.rows = write_ledger_csv(account, partial, progress)
+        elif job.fmt == "xlsx":
+            job.rows = write_xlsx(subscribers_for_export(account, job.query), account, partial, progress)
         else:
-            job.rows = write_csv(qs, account, partial, progress)
+            job.rows = write_csv(subscribers_for_export(account, job.query), account, partial, progress)
         partial.replace(job.path)
         job.state = "done"
     except Exception as exc:  # the requester is told; the worker log has the rest

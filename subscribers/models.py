@@ -128,7 +128,7 @@ class Subscriber(models.Model):
     opted_out_by = models.CharField(max_length=16, choices=OptedOutBy.choices, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     status_changed = models.DateTimeField(default=timezone.now)
-    # Set when a manager deletes a number that its owner opted out of: the row stays to block imports.
+    # Set when a manager deletes an opted-out number (by its owner or the utility): the row stays to block imports.
     removed_at = models.DateTimeField(null=True, blank=True)
     # A database default as well: the import engine inserts numbers in SQL.
     language = models.CharField(max_length=2, choices=LANGUAGE_CHOICES, default="en", db_default="en")
@@ -216,6 +216,12 @@ class OptEvent(models.Model):
     # A revocation staff recorded: how it reached them and the day it did (the 10-business-day clock starts then).
     channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, default="", db_default="")
     received_on = models.DateField(null=True, blank=True)
+    # Where a sign-up on the web widget came from: part of the consent record an auditor asks for.
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # db_default: the set-based paths (imports, bulk changes) insert events in SQL without naming it.
+    page_url = models.CharField(
+        max_length=500, blank=True, default="", db_default="", help_text="The web page the widget was used on"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -237,13 +237,28 @@ def daily_opt_changes(*, account: Account, days: int = CHART_DAYS) -> list[Day]:
     ]
 
 
-def _first_appearances(account: Account) -> QuerySet[OptEvent]:
-    """Opt events that put a number on the account's list for the first time: what is billed as new.
+BILLABLE_STATUSES = (Status.OPTED_IN, Status.PENDING)
 
-    A number deleted and added again is not new again: its earlier events are still there.
+
+def _first_appearances(account: Account) -> QuerySet[OptEvent]:
+    """Opt events that made a number opted in (or pending) in the account for the first time: what is billed
+    as new.
+
+    A number deleted and added again is not new again: its earlier events are still there. An opt-out,
+    suspension or STOP of a number the account never had is recorded (it blocks later imports) but is not
+    new; the owner opting in later (START) is, then.
     """
-    earlier = OptEvent.objects.filter(account=account, phone=OuterRef("phone"), created_at__lt=OuterRef("created_at"))
-    return OptEvent.objects.filter(account=account, old_status="").exclude(new_status="").filter(~Exists(earlier))
+    earlier = OptEvent.objects.filter(
+        account=account,
+        phone=OuterRef("phone"),
+        new_status__in=BILLABLE_STATUSES,
+        created_at__lt=OuterRef("created_at"),
+    )
+    return (
+        OptEvent.objects.filter(account=account, new_status__in=BILLABLE_STATUSES)
+        .exclude(old_status__in=BILLABLE_STATUSES)
+        .filter(~Exists(earlier))
+    )
 
 
 def new_numbers_since(*, account: Account, since: datetime) -> int:
@@ -295,6 +310,22 @@ def latest_imports(*, account: Account, limit: int = 5):
     return list(
         ImportRun.objects.filter(account=account).select_related("started_by").order_by("-created_at", "-id")[:limit]
     )
+
+
+def held_imports(*, account: Account):
+    """The account's imports the guard holds for a manager, soonest to lapse first: the dashboard tells of them,
+    since a held run nobody confirms is dropped after 24 hours."""
+    from imports.models import ImportRun, Stage
+
+    runs = list(
+        ImportRun.objects.filter(account=account, stage=Stage.AWAITING_CONFIRMATION, expires_at__gt=timezone.now())
+        .select_related("started_by")
+        .order_by("expires_at", "id")[:20]
+    )
+    for run in runs:
+        counts = run.counts or {}
+        run.would_stop = int(counts.get("suspended", 0) or 0) + int(counts.get("opted_out", 0) or 0)
+    return runs
 
 
 def subscriber_history(*, account: Account, phone: str) -> QuerySet[OptEvent]:
@@ -357,3 +388,207 @@ def subscriber_detail(*, account_id: int, phone: str) -> dict | None:
     data["unreachable"] = rows[0][-2] is not None
     data["tags"] = sorted((row[-1] for row in rows if row[-1] is not None), key=str.lower)
     return data
+
+
+# --------------------------------------------------------------------------- the consent record
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One opt event as a carrier audit or a TCPA claim asks for it: who, when, how, and the evidence."""
+
+    at: datetime
+    phone: str
+    old_status: str
+    new_status: str
+    opted_out_by: str
+    change: str  # "not on the list → Opted in", or "Tags only (Opted in)"
+    source: str
+    source_label: str
+    who: str
+    channel: str  # how the request arrived
+    channel_code: str  # a revocation staff recorded: phone, email, letter… (else empty)
+    received_on: object  # and the day it reached them
+    import_run_id: int | None
+    file_name: str
+    page_url: str
+    client_ip: str
+    text_received: str  # the inbound text (STOP, YES, a keyword) that caused it
+    message_sid: str
+    tags_added: tuple[str, ...]
+    tags_removed: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    """One text sent to the number."""
+
+    at: datetime
+    phone: str
+    kind: str
+    kind_label: str
+    body: str
+    status: str
+    status_label: str
+    error: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    phone: str
+    events: list[ConsentEvent]  # oldest first: "newest last", as the record is read
+    texts: list[ConsentText]
+
+
+_STATUS_LABELS = dict(Status.choices)
+_OWNER = "The phone's owner"
+
+
+def _status_label(status: str, opted_out_by: str = "") -> str:
+    if not status:
+        return "not on the list"
+    label = _STATUS_LABELS.get(status, status)
+    if status == Status.OPTED_OUT and opted_out_by:
+        label += " (by its owner)" if opted_out_by == "subscriber" else " (by the utility)"
+    return label
+
+
+def _event_who(event) -> str:
+    user = event.user.get_username() if event.user_id and event.user else ""
+    return {
+        "keyword": _OWNER,
+        "double_opt_in": _OWNER,
+        "carrier": f"{_OWNER}, through the carrier",
+        "widget": "A visitor of the web widget",
+        "import": user or (f"Import #{event.import_run_id}" if event.import_run_id else "An import"),
+        "api": event.note if event.note.startswith("API key") else "The API",
+        "expiry": "Nobody: the double opt-in request expired",
+        "reassigned": "The reassigned-numbers check",
+    }.get(event.source, user or event.get_source_display())
+
+
+def _event_channel(event) -> str:
+    if event.channel and event.channel != "sms":  # a revocation staff recorded from a call, an email or a letter
+        return event.get_channel_display()
+    if event.source == "keyword" or event.source == "double_opt_in":
+        return f"Text to {event.inbound_sender}" if event.inbound_sender else "Text message"
+    if event.source == "import":
+        return {"web": "File upload", "sftp": "SFTP drop", "api": "File through the API", "cli": "Command line"}.get(
+            event.run_source or "", "File import"
+        )
+    return {
+        "widget": "Web widget",
+        "api": "REST API",
+        "manager": "The app",
+        "support": "Support admin",
+        "expiry": "Expiry after 7 days",
+        "carrier": "Carrier delivery receipt",
+        "reassigned": "Reassigned-numbers database",
+    }.get(event.source, event.get_source_display())
+
+
+def _consent_events_qs(account: Account) -> QuerySet[OptEvent]:
+    from imports.models import ImportRun
+    from messaging.models import InboundMessage
+
+    inbound = InboundMessage.objects.filter(account_id=OuterRef("account_id"), message_sid=OuterRef("message_sid"))
+    run = ImportRun.objects.filter(pk=OuterRef("import_run_id"), account_id=OuterRef("account_id"))
+    return (
+        OptEvent.objects.filter(account=account)
+        .select_related("user")
+        .annotate(
+            text_received=Subquery(inbound.values("body")[:1]),
+            inbound_sender=Subquery(inbound.values("sender")[:1]),
+            run_file=Subquery(run.values("file_name")[:1]),
+            run_source=Subquery(run.values("source")[:1]),
+        )
+    )
+
+
+def _consent_event(event) -> ConsentEvent:
+    if event.old_status != event.new_status:
+        change = f"{_status_label(event.old_status)} → {_status_label(event.new_status, event.opted_out_by)}"
+    else:
+        change = f"Tags only ({_status_label(event.new_status, event.opted_out_by)})"
+    return ConsentEvent(
+        at=event.created_at,
+        phone=event.phone,
+        old_status=event.old_status,
+        new_status=event.new_status,
+        opted_out_by=event.opted_out_by,
+        change=change,
+        source=event.source,
+        source_label=event.get_source_display(),
+        who=_event_who(event),
+        channel=_event_channel(event),
+        channel_code=event.channel,
+        received_on=event.received_on,
+        import_run_id=event.import_run_id,
+        file_name=event.run_file or "",
+        page_url=event.page_url,
+        client_ip=event.client_ip or "",
+        text_received=event.text_received or "",
+        message_sid=event.message_sid,
+        tags_added=tuple(event.tags_added or ()),
+        tags_removed=tuple(event.tags_removed or ()),
+        note=event.note,
+    )
+
+
+def _consent_texts_qs(account: Account):
+    from messaging.models import OutboundMessage
+
+    return OutboundMessage.objects.filter(account=account).select_related("alert")
+
+
+def _consent_text(message) -> ConsentText:
+    return ConsentText(
+        at=message.created_at,
+        phone=message.phone,
+        kind=message.kind,
+        kind_label=message.get_kind_display(),
+        body=message.text,
+        status=message.status,
+        status_label=message.get_status_display(),
+        error=message.error,
+        sender=message.sender,
+    )
+
+
+def consent_record(*, account: Account, phone: str) -> ConsentRecord:
+    """Every opt event of one number of the account and every text sent to it, oldest first. `phone` is E.164;
+    a deleted number's record is still there (its events and texts are kept by phone)."""
+    events = _consent_events_qs(account).filter(phone=phone).order_by("created_at", "id")
+    texts = _consent_texts_qs(account).filter(phone=phone).order_by("created_at", "id")
+    return ConsentRecord(phone, [_consent_event(e) for e in events], [_consent_text(m) for m in texts])
+
+
+def consent_latest(*, account: Account, phone: str, limit: int = 500) -> ConsentRecord:
+    """The number's page: its latest events and texts, newest first (the CSV and printable page have all)."""
+    events = _consent_events_qs(account).filter(phone=phone).order_by("-created_at", "-id")[:limit]
+    texts = _consent_texts_qs(account).filter(phone=phone).order_by("-created_at", "-id")[:limit]
+    return ConsentRecord(phone, [_consent_event(e) for e in events], [_consent_text(m) for m in texts])
+
+
+def consent_ledger_size(*, account: Account) -> int:
+    """How many rows the account's ledger has: its progress page counts against it."""
+    return OptEvent.objects.filter(account=account).count() + _consent_texts_qs(account).count()
+
+
+def consent_ledger(*, account: Account, chunk: int = 2000):
+    """The whole account's consent ledger, number by number and, within a number, oldest first: its opt events
+    and texts merged in time order. Yields ConsentEvent and ConsentText, streamed from two ordered queries."""
+    import heapq
+
+    events = (
+        _consent_event(e)
+        for e in _consent_events_qs(account).order_by("phone", "created_at", "id").iterator(chunk_size=chunk)
+    )
+    texts = (
+        _consent_text(m)
+        for m in _consent_texts_qs(account).order_by("phone", "created_at", "id").iterator(chunk_size=chunk)
+    )
+    # A text sent at the same moment as the event that caused it (the STOP's confirmation) comes after it.
+    yield from heapq.merge(events, texts, key=lambda row: (row.phone, row.at, isinstance(row, ConsentText)))

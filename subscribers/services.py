@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from subscribers import phones
-from subscribers.models import Account, Channel, OptEvent, SenderNumber, Source, Subscriber, SubscriberTag, Tag
+from subscribers.models import Account, Channel, OptEvent, SenderNumber, Source, Status, Subscriber, SubscriberTag, Tag
 from subscribers.transitions import ALLOWED_SOURCES, Action, Change, Outcome, Refusal, State, decide
 
 
@@ -60,6 +60,9 @@ class Cause:
     # A revocation received by phone, email, letter…: how, and on which day (see subscriber_revocation_record).
     channel: str = ""
     received_on: object = None
+    # The web widget's visitor: their address and the page the widget was on (the consent record).
+    client_ip: str | None = None
+    page_url: str = ""
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Result:
     tags_removed: list[str] = field(default_factory=list)
     # The number's tags after the change, when the service read them anyway (None: not read).
     tags: list[str] | None = None
+    # Billed as new: opted in (or pending) in the account for the first time (SPEC §3, issue 18 item 7).
+    is_new: bool = False
 
     @property
     def changed(self) -> bool:
@@ -181,6 +186,8 @@ def _write_event(account, phone, old: State, new: State, cause: Cause, added=(),
         note=note or cause.note,
         channel=cause.channel,
         received_on=cause.received_on,
+        client_ip=cause.client_ip or None,
+        page_url=(cause.page_url or "")[:500],
     )
 
 
@@ -268,9 +275,23 @@ def _apply_change(
             subscriber, current=current, add=tag_objs, remove_names=remove_tags, exact=exact
         )
     result = Result(subscriber, decision.outcome, old, new, created, added, removed, after)
+    result.is_new = _becomes_billable(account, phone, old, new)
     if result.changed:
         _write_event(account, phone, old, new, cause, added, removed)
     return result
+
+
+_BILLABLE = (State.OPTED_IN, State.PENDING)
+
+
+def _becomes_billable(account: Account, phone: str, old: State, new: State) -> bool:
+    """Whether this change makes the number opted in or pending in the account for the first time (before its
+    event is written). A suspended number was opted in before; an opt-out of a number never seen is not new."""
+    if new not in _BILLABLE or old in (*_BILLABLE, State.SUSPENDED):
+        return False
+    return not OptEvent.objects.filter(
+        account=account, phone=phone, new_status__in=[s.status for s in _BILLABLE]
+    ).exists()
 
 
 # Named entry points: what each caller means, in the words of SPEC §3.
@@ -397,7 +418,8 @@ def subscriber_tags_update(
 def subscriber_delete(*, account: Account, phone: str, cause: Cause) -> Result:
     """Remove a number from the working list and clear its tags.
 
-    A number its owner opted out of stays as a hidden record so that no import can add it back.
+    An opted-out number, whoever opted it out (its owner or the utility), stays as a hidden record so that no
+    import, API call or manager can add it back: only its owner can (START, a keyword, YES).
     """
     phone = phone_normalise(phone)
     subscriber, current = _lock_subscriber(account, phone)
@@ -405,7 +427,7 @@ def subscriber_delete(*, account: Account, phone: str, cause: Cause) -> Result:
         raise TransitionRefused("not_found", "This number is not on the list.", field="phone")
     state = State.of(subscriber.status, subscriber.opted_out_by)
     removed = [tag.name for tag in current]
-    if state is State.OUT_SUBSCRIBER:
+    if state in _BLOCKS:
         SubscriberTag.objects.filter(subscriber=subscriber).delete()
         subscriber.removed_at = timezone.now()
         subscriber.save(update_fields=["removed_at"])
@@ -414,6 +436,10 @@ def subscriber_delete(*, account: Account, phone: str, cause: Cause) -> Result:
     subscriber.delete()
     _write_event(account, phone, state, State.NONE, cause, removed=removed, note="Deleted")
     return Result(None, Outcome.UNCHANGED, state, State.NONE, False, [], removed)
+
+
+# What a deletion keeps as a hidden block: a hard opt-out survives deletion whoever made it (issue 18 item 8).
+_BLOCKS = (State.OUT_SUBSCRIBER, State.OUT_CUSTOMER)
 
 
 def account_sender_add(*, account: Account, phone: str) -> SenderNumber:
@@ -557,20 +583,22 @@ def _tag_names_json_sql() -> str:
 
 @transaction.atomic
 def subscribers_bulk_delete(*, account: Account, selection, cause: Cause) -> BulkResult:
-    """subscriber_delete for a selection: numbers their owners opted out of stay hidden as blocks."""
+    """subscriber_delete for a selection: opted-out numbers (by their owners or the utility) stay hidden as blocks."""
     sel_sql, sel_params = _selection_sql(account, selection)
     _lock_selection(sel_sql, sel_params)
     now = _now_param()
     table = Subscriber._meta.db_table
     result = BulkResult()
-    kept = State.OUT_SUBSCRIBER
+    kept = Status.OPTED_OUT
     with connection.cursor() as cursor:
-        block = "s.account_id = %s AND s.status = %s AND s.opted_out_by = %s AND s.removed_at IS NULL"
-        block_params = [account.pk, kept.status, kept.opted_out_by]
+        block = "s.account_id = %s AND s.status = %s AND s.removed_at IS NULL"
+        block_params = [account.pk, kept]
         cursor.execute(
-            _insert_events_sql(f"{block} AND s.id IN ({sel_sql})", removed=_tag_names_json_sql()),
-            [kept.status, kept.status, kept.opted_out_by, "[]", *_cause_params(cause), "Deleted; kept as an opt-out block", now,
-             *block_params, *sel_params],
+            _insert_events_sql(
+                f"{block} AND s.id IN ({sel_sql})", old="s.status", new="s.status", by="s.opted_out_by",
+                removed=_tag_names_json_sql(),
+            ),
+            ["[]", *_cause_params(cause), "Deleted; kept as an opt-out block", now, *block_params, *sel_params],
         )  # fmt: skip
         blocked_ids = f"SELECT s.id FROM {table} s WHERE {block} AND s.id IN ({sel_sql})"
         cursor.execute(
@@ -578,12 +606,12 @@ def subscribers_bulk_delete(*, account: Account, selection, cause: Cause) -> Bul
             [*block_params, *sel_params],
         )
         cursor.execute(
-            f"UPDATE {table} SET removed_at = %s WHERE account_id = %s AND status = %s AND opted_out_by = %s"
+            f"UPDATE {table} SET removed_at = %s WHERE account_id = %s AND status = %s"
             f" AND removed_at IS NULL AND id IN ({sel_sql})",
             [now, *block_params, *sel_params],
         )
         result.changed += cursor.rowcount
-        rest = "s.account_id = %s AND NOT (s.status = %s AND s.opted_out_by = %s) AND s.removed_at IS NULL"
+        rest = "s.account_id = %s AND s.status <> %s AND s.removed_at IS NULL"
         cursor.execute(
             _insert_events_sql(
                 f"{rest} AND s.id IN ({sel_sql})", old="s.status", new="''", by="''", removed=_tag_names_json_sql()
@@ -595,8 +623,7 @@ def subscribers_bulk_delete(*, account: Account, selection, cause: Cause) -> Bul
             f"DELETE FROM subscribers_subscribertag WHERE subscriber_id IN ({doomed})", [*block_params, *sel_params]
         )
         cursor.execute(
-            f"DELETE FROM {table} WHERE account_id = %s AND NOT (status = %s AND opted_out_by = %s)"
-            f" AND removed_at IS NULL AND id IN ({sel_sql})",
+            f"DELETE FROM {table} WHERE account_id = %s AND status <> %s AND removed_at IS NULL AND id IN ({sel_sql})",
             [*block_params, *sel_params],
         )
         result.changed += cursor.rowcount

@@ -14,9 +14,12 @@ urlpatterns = [
     path("tags/", views.tag_list, name="tags"),
     path("tags/<int:pk>/", views.tag_detail, name="tag"),
     path("usage/", views.usage, name="usage"),
+    path("consent-ledger/", views.consent_ledger, name="consent_ledger"),
     path("<int:pk>/", views.subscriber_detail, name="detail"),
     path("<int:pk>/language/", views.subscriber_language, name="language"),
     path("<int:pk>/tags/", views.subscriber_tags_edit, name="edit_tags"),
     path("<int:pk>/request-opt-in/", views.subscriber_request_opt_in, name="request_opt_in"),
+    path("<int:pk>/consent/", views.subscriber_consent, name="consent"),
+    path("<int:pk>/consent.csv", views.subscriber_consent_csv, name="consent_csv"),
     path("<int:pk>/<slug:action>/", views.subscriber_action, name="action"),
 ]

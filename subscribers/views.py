@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
@@ -70,6 +71,7 @@ def dashboard(request):
         "top_tags": selectors.top_tags(account=account),
         "events": selectors.latest_events(account=account),
         "imports": selectors.latest_imports(account=account),
+        "held_imports": selectors.held_imports(account=account),
         "imports_url": _url_or_none("imports:history"),
         "days": days,
         "days_in": sum(d.opted_in for d in days),
@@ -213,8 +215,8 @@ ACTIONS = {
         "action": None,
         "label": "Delete",
         "stops": True,
-        "explain": "It will be removed from the list with its tags. Its history is kept, and if its owner "
-        "opted out it stays blocked from imports.",
+        "explain": "It will be removed from the list with its tags. Its history is kept, and if it is opted out "
+        "(by its owner or by you) it stays blocked from imports, the API and managers until its owner opts back in.",
         "done": "is deleted from the list.",
     },
 }
@@ -242,7 +244,7 @@ def subscriber_detail(request, pk: int):
         "subscriber": subscriber,
         "national": phones.format_national(subscriber.phone),
         "tags": tags,
-        "history": history[:500],
+        "consent": selectors.consent_latest(account=request.account, phone=subscriber.phone, limit=500),
         "history_total": history.count(),
         "actions": [(name, ACTIONS[name]) for name in _available_actions(subscriber)],
         "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in tags)}),
@@ -250,6 +252,57 @@ def subscriber_detail(request, pk: int):
         "known_tags": Tag.objects.filter(account=request.account).order_by("name").values_list("name", flat=True),
     }
     return render(request, "subscribers/detail.html", context)
+
+
+def _consent_audit(request, action: str, summary: str, rows: int) -> None:
+    from audit.models import Kind
+    from audit.services import audit_record
+
+    audit_record(
+        kind=Kind.EXPORT, action=action, summary=summary, account=request.account, actor=request.user,
+        details={"rows": rows},
+    )  # fmt: skip
+
+
+@manager_required
+def subscriber_consent(request, pk: int):
+    """The number's consent record as a page to print (or save as PDF) for an auditor."""
+    subscriber = _get_subscriber_for_request(request, pk)
+    record = selectors.consent_record(account=request.account, phone=subscriber.phone)
+    national = phones.format_national(subscriber.phone)
+    _consent_audit(request, "consent_page", f"Printed the consent record of {national}", len(record.events))
+    context = {
+        "subscriber": subscriber,
+        "national": national,
+        "record": record,
+        "generated_at": timezone.now(),
+    }
+    return render(request, "subscribers/consent.html", context)
+
+
+@manager_required
+def subscriber_consent_csv(request, pk: int):
+    subscriber = _get_subscriber_for_request(request, pk)
+    record = selectors.consent_record(account=request.account, phone=subscriber.phone)
+    rows = exports.consent_record_rows(record)
+    national = phones.format_national(subscriber.phone)
+    _consent_audit(request, "consent_csv", f"Exported the consent record of {national} as CSV", len(rows))
+    response = StreamingHttpResponse(
+        exports.consent_csv_stream(rows, request.account), content_type=exports.CONTENT_TYPES["csv"]
+    )
+    response["Content-Disposition"] = f'attachment; filename="consent-{subscriber.phone.lstrip("+")}.csv"'
+    return response
+
+
+@manager_required
+@require_POST
+def consent_ledger(request):
+    """The whole account's consent ledger: always a job, with the progress page of the other exports."""
+    job = exports.ledger_export_start(account=request.account, user=request.user)
+    _consent_audit(
+        request, "consent_ledger", f"Exported the account's consent ledger ({job.expected:,} rows)", job.expected
+    )
+    return redirect("subscribers:export_status", token=job.token)
 
 
 @manager_required
@@ -355,8 +408,8 @@ BULK_SPEC = {
     "suspend": ("Suspend", "They will stop receiving alerts until reactivated."),
     "reactivate": ("Reactivate", "Suspended numbers among them will receive alerts again."),
     "opt_out": ("Opt out", "They will stop receiving alerts for good: only their owners can opt back in, by text."),
-    "delete": ("Delete", "They will be removed from the list with their tags. Their history is kept; numbers "
-               "whose owners opted out stay blocked from imports."),
+    "delete": ("Delete", "They will be removed from the list with their tags. Their history is kept; opted-out "
+               "numbers (by their owners or by you) stay blocked from imports until their owners opt back in."),
     "add_tag": ("Add the tag", ""),
     "remove_tag": ("Remove the tag", ""),
 }  # fmt: skip

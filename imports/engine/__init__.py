@@ -76,8 +76,9 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
 
 def _guard_trips(rules, summary: plan.Summary) -> bool:
     """SPEC §4.3: more than the configured share of the opted-in list would stop getting alerts, or the file
-    has no valid number at all while the run can stop alerts (the wrong file, or an empty export)."""
-    if not rules.can_stop_alerts:
+    has no valid number at all while the run can stop alerts (the wrong file, or an empty export). Never for an
+    `opt_out` file (see Rules.guarded)."""
+    if not rules.guarded:
         return False
     if summary.valid_numbers == 0:
         return True

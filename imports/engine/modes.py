@@ -26,9 +26,12 @@ class Rules:
     missing: Action | None = None  # applied to opted-in numbers missing from the file
 
     @property
-    def can_stop_alerts(self) -> bool:
-        """Whether this run may suspend or opt out numbers: the guard of SPEC §4.3 watches these."""
-        return self.missing is not None or self.in_file in (Action.SUSPEND, Action.OPT_OUT)
+    def guarded(self) -> bool:
+        """Whether the guard of SPEC §4.3 watches this run: one that stops numbers because the file left them out
+        (soft and hard modes), or a `suspend` list. Numbers a file names to opt out are revocations, which the
+        law says must be honoured: an `opt_out` file is applied at once, never held (undo is there for a
+        mistaken file)."""
+        return self.missing is not None or self.in_file == Action.SUSPEND
 
 
 _STANDARD = {

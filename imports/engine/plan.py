@@ -13,6 +13,8 @@ from imports.engine.modes import Rules, Tags
 from subscribers.transitions import TABLE, Action, Change, State
 
 NOT_FOUND = "refused:not_found"
+# The states (and statuses: the same words) that make a number billable the first time it is in one.
+_BILLABLE = "'opted_in', 'pending'"
 REJECTED_REASON_CHANGED = "changed_since"
 
 
@@ -130,8 +132,11 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
             "decision, "
             f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
             f"{_by_of('new_state')} AS new_by, "
-            "CASE WHEN old_state = 'none' AND new_state <> 'none' AND NOT EXISTS (SELECT 1 FROM subscribers_optevent e "
-            "WHERE e.account_id = %(account)s AND e.phone = x.phone) THEN 1 ELSE 0 END AS is_new, "
+            # Billed as new: a number the run opts in (or makes pending) that the account never had opted in or
+            # pending before. An opt-out of a number never seen is recorded, to block it, but is not new.
+            f"CASE WHEN old_state = 'none' AND new_state IN ({_BILLABLE}) AND NOT EXISTS (SELECT 1 "
+            "FROM subscribers_optevent e WHERE e.account_id = %(account)s AND e.phone = x.phone "
+            f"AND e.new_status IN ({_BILLABLE})) THEN 1 ELSE 0 END AS is_new, "
             "1 AS applied "
             f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({numbers}) p) x"
         )

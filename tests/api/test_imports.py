@@ -2,6 +2,7 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from audit.models import AuditEntry
 from imports import services as import_services
 from imports.fieldmap import FieldMap
 from imports.models import ImportRun, Mode, RunSource, Stage
@@ -75,7 +76,6 @@ def test_a_dry_run_through_the_api_changes_nothing(api, account, settings, tmp_p
 def test_a_preformatted_opt_out_file_through_the_api(api, account, make_subscriber, settings, tmp_path, rq_queues,
                                                       django_capture_on_commit_callbacks):  # fmt: skip
     settings.UPLOAD_DIR = tmp_path / "uploads"
-    settings.IMPORT_GUARD_SHARE = 1.0  # opting out the only number would otherwise wait for a manager
     make_subscriber(account, "+12025550173", State.OPTED_IN)
     with django_capture_on_commit_callbacks(execute=True):
         run = _upload(api, "2025550173\n", action="opt_out").json()
@@ -167,9 +167,68 @@ def test_an_import_waiting_for_a_manager_says_so(api, account, make_subscriber, 
     for n in range(3):
         make_subscriber(account, f"+1202555017{n}", State.OPTED_IN)
     with django_capture_on_commit_callbacks(execute=True):
-        run = _upload(api, "2025550170\n2025550171\n", action="opt_out").json()
+        run = _upload(api, "2025550170\n2025550171\n", action="suspend").json()
     run_worker("imports")
     assert api.get(f"/imports/{run['id']}").json()["stage"] == Stage.AWAITING_CONFIRMATION
+
+
+def _held_suspension(api, account, make_subscriber, settings, tmp_path, capture):
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    for n in range(3):
+        make_subscriber(account, f"+1202555017{n}", State.OPTED_IN)
+    with capture(execute=True):
+        run = _upload(api, "2025550170\n2025550171\n", action="suspend").json()
+    run_worker("imports")
+    assert api.get(f"/imports/{run['id']}").json()["stage"] == Stage.AWAITING_CONFIRMATION
+    return run
+
+
+def test_an_api_client_confirms_a_held_import(api, account, make_subscriber, settings, tmp_path, rq_queues,
+                                              django_capture_on_commit_callbacks):  # fmt: skip
+    run = _held_suspension(api, account, make_subscriber, settings, tmp_path, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = api.post(f"/imports/{run['id']}/confirm")
+    assert confirmed.status_code == 200 and confirmed.json()["stage"] == Stage.APPLYING
+    run_worker("imports")
+    done = api.get(f"/imports/{run['id']}").json()
+    assert done["stage"] == Stage.DONE and done["counts"]["suspended"] == 2
+    assert Subscriber.objects.filter(account=account, status="suspended").count() == 2
+    assert_error(api.post(f"/imports/{run['id']}/confirm"), 409, "wrong_stage")
+    entry = AuditEntry.objects.filter(account=account, action="confirmed").get()
+    assert entry.actor is None and entry.actor_name.startswith("API key")
+
+
+def test_an_api_client_cancels_a_held_import(api, account, make_subscriber, settings, tmp_path, rq_queues,
+                                             django_capture_on_commit_callbacks):  # fmt: skip
+    run = _held_suspension(api, account, make_subscriber, settings, tmp_path, django_capture_on_commit_callbacks)
+    cancelled = api.post(f"/imports/{run['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["stage"] == Stage.CANCELLED
+    assert Subscriber.objects.filter(account=account, status="opted_in").count() == 3
+    assert_error(api.post(f"/imports/{run['id']}/cancel"), 409, "wrong_stage")
+    assert_error(api.post(f"/imports/{run['id']}/confirm"), 409, "wrong_stage")
+
+
+def test_confirming_another_accounts_import_is_404(api, other_account):
+    theirs = ImportRun.objects.create(account=other_account, file_name="theirs.csv", stage=Stage.AWAITING_CONFIRMATION)
+    assert_error(api.post(f"/imports/{theirs.pk}/confirm"), 404, "not_found", "id")
+    assert_error(api.post(f"/imports/{theirs.pk}/cancel"), 404, "not_found", "id")
+    theirs.refresh_from_db()
+    assert theirs.stage == Stage.AWAITING_CONFIRMATION
+
+
+def test_an_opt_out_file_through_the_api_is_never_held(api, account, make_subscriber, settings, tmp_path, rq_queues,
+                                                       django_capture_on_commit_callbacks):  # fmt: skip
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    for n in range(3):
+        make_subscriber(account, f"+1202555017{n}", State.OPTED_IN)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = _upload(api, "2025550170\n2025550171\n2025550179\n", action="opt_out").json()
+    run_worker("imports")
+    done = api.get(f"/imports/{run['id']}").json()
+    assert done["stage"] == Stage.DONE and done["counts"]["opted_out"] == 3
+    # The number the account never had is recorded to block it, and not billed as new.
+    assert done["new_numbers"] == 0 and done["counts"].get("new", 0) == 0
+    assert Subscriber.objects.get(account=account, phone="+12025550179").opted_out_by == "customer"
 
 
 def test_a_bad_results_cursor_is_422(api, settings, tmp_path):

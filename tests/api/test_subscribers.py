@@ -169,7 +169,8 @@ def test_it_opts_a_number_out_for_good(api, account, make_subscriber):
 
 def test_opting_out_a_number_the_account_never_had_keeps_it_blocked(api, account):
     body = api.post(f"/subscribers/{PHONE}/opt-out").json()
-    assert (body["status"], body["is_new"]) == ("opted_out", True)
+    # Recorded to block it, but never billed as new (issue 18 item 7).
+    assert (body["status"], body["is_new"]) == ("opted_out", False)
     assert Subscriber.objects.get(account=account, phone=PHONE).opted_out_by == "customer"
 
 

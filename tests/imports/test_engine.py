@@ -336,3 +336,53 @@ def test_tags_are_compared_whatever_their_spelling_and_order(account, make_subsc
     else:
         assert by_phone[A].outcome == "unchanged" and by_phone[A].tags_added == by_phone[A].tags_removed == []
         assert by_phone[B].tags_added == ["East"]
+
+
+def test_a_deleted_customer_opt_out_is_still_refused_by_the_next_import(account, make_subscriber, run_import):
+    make_subscriber(account, A, State.OUT_CUSTOMER, tags=["North"])
+    subscriber_services.subscriber_delete(account=account, phone=A, cause=Cause(source="manager"))
+    block = Subscriber.objects.get(account=account, phone=A)
+    assert (block.status, block.opted_out_by, block.tags.count()) == ("opted_out", "customer", 0)
+    assert block.removed_at is not None
+    run = run_import(account, f"{A},North\n", mode=Mode.APPEND)
+    assert [(r.outcome, r.reason) for r in _results(run)] == [("rejected", "opted_out")]
+    assert run.counts.get("new", 0) == 0
+    # Only its owner brings it back.
+    subscriber_services.subscriber_keyword_start(account=account, phone=A)
+    assert Subscriber.objects.listed().get(account=account, phone=A).status == Status.OPTED_IN
+
+
+def test_a_number_a_hard_opt_out_import_dropped_and_a_manager_deleted_stays_out(
+    account, make_subscriber, run_import, settings
+):
+    settings.IMPORT_GUARD_SHARE = 1.0
+    make_subscriber(account, A, State.OPTED_IN)
+    make_subscriber(account, B, State.OPTED_IN)
+    hard = run_import(account, f"{B}\n", mode=Mode.APPEND_HARD)  # the member behind A left
+    assert hard.counts["opted_out"] == 1
+    subscriber_services.subscriber_delete(account=account, phone=A, cause=Cause(source="manager"))
+    again = run_import(account, f"{A}\n{B}\n", mode=Mode.APPEND_HARD)
+    assert {r.phone: (r.outcome, r.reason) for r in _results(again)} == {
+        A: ("rejected", "opted_out"),
+        B: ("unchanged", ""),
+    }
+    assert Subscriber.objects.get(account=account, phone=A).status == Status.OPTED_OUT
+
+
+def test_an_opt_out_file_of_numbers_never_seen_counts_none_new(account, run_import):
+    run = run_import(account, f"{A}\n{B}\n", action="opt_out")
+    assert run.stage == Stage.DONE and run.counts["opted_out"] == 2
+    assert run.new_numbers == 0 and run.counts["new"] == 0
+    assert not any(r.is_new for r in _results(run))
+    # Still blocks a later import, which does not count them either.
+    later = run_import(account, f"{A}\n{C}\n")
+    assert later.counts["rejected_opted_out"] == 1 and later.new_numbers == 1
+
+
+def test_an_opt_out_file_is_applied_at_once_however_many_it_stops(account, make_subscriber, run_import):
+    for i in range(10):
+        make_subscriber(account, f"+1205555020{i}", State.OPTED_IN)
+    run = run_import(account, "".join(f"+1205555020{i}\n" for i in range(9)), action="opt_out")
+    assert run.stage == Stage.DONE and run.counts["opted_out"] == 9
+    suspend = run_import(account, "+12055550209\n", action="suspend")
+    assert suspend.stage == Stage.AWAITING_CONFIRMATION  # a suspend list stays guarded: 1 of 1 opted in

@@ -119,7 +119,8 @@ def test_it_applies_each_mode_as_spec_4_2_says(
                 assert result.outcome == "tags_removed", where
             else:
                 assert result.outcome == "unchanged", where
-            assert result.is_new == (start is State.NONE and got_state is not State.NONE), where
+            # New: opted in (or pending) for the first time; an opt-out of a number never seen is not new.
+            assert result.is_new == (start is State.NONE and got_state in (State.OPTED_IN, State.PENDING)), where
             changed = got_state != start or _lower(got_tags) != _lower(OLD_TAGS if start is not State.NONE else [])
             events = OptEvent.objects.filter(account=account, phone=phone, import_run=run)
             assert events.count() == (1 if changed else 0), where

@@ -130,13 +130,13 @@ def test_the_results_download_as_csv_that_a_spreadsheet_cannot_run(uploader_clie
     assert any(row[7] == "The phone cell is empty." for row in rows[1:])
 
 
-def test_the_guard_holds_a_large_opt_out_for_a_manager_who_confirms_it(
+def test_the_guard_holds_a_large_suspension_for_a_manager_who_confirms_it(
     client, account, manager, uploader, make_subscriber
 ):
     for i in range(10):
         make_subscriber(account, f"+120255501{40 + i}", State.OPTED_IN)
     as_uploader, as_manager = client_for(uploader), client_for(manager)
-    run = upload_and_run(as_uploader, preformatted_csv(["2025550140", "2025550141"]), action="opt_out")
+    run = upload_and_run(as_uploader, preformatted_csv(["2025550140", "2025550141"]), action="suspend")
     assert run.stage == Stage.AWAITING_CONFIRMATION
     url = reverse("imports:run", args=[run.pk])
 
@@ -144,7 +144,11 @@ def test_the_guard_holds_a_large_opt_out_for_a_manager_who_confirms_it(
     assert "waits for a manager" in page and "has to confirm it" in page
     assert "Confirm: apply these changes" not in page
     assert as_uploader.post(reverse("imports:run_confirm", args=[run.pk])).status_code == 403
-    assert 'data-count="opted_out">2<' in page  # what it would do
+    assert 'data-count="suspended">2<' in page  # what it would do
+
+    dashboard = as_manager.get(reverse("dashboard")).content.decode()
+    assert "An import waits for a manager." in dashboard
+    assert reverse("imports:run", args=[run.pk]) in dashboard and "would stop 2 numbers" in dashboard
 
     page = as_manager.get(url).content.decode()
     assert "Confirm: apply these changes" in page and "Cancel the import" in page
@@ -152,13 +156,26 @@ def test_the_guard_holds_a_large_opt_out_for_a_manager_who_confirms_it(
     assert response.status_code == 302 and response.url == url
     run.refresh_from_db()
     assert run.stage == Stage.DONE
-    assert Subscriber.objects.filter(account=account, status=Status.OPTED_OUT).count() == 2
+    assert Subscriber.objects.filter(account=account, status=Status.SUSPENDED).count() == 2
+    assert "An import waits" not in as_manager.get(reverse("dashboard")).content.decode()
+
+
+def test_an_opt_out_file_is_never_held_by_the_guard(manager_client, account, make_subscriber):
+    for i in range(10):
+        make_subscriber(account, f"+120255501{40 + i}", State.OPTED_IN)
+    # Eight of ten opted-in numbers: far past the guard's share, but each is a revocation to honour at once.
+    phones = [f"20255501{40 + i}" for i in range(8)]
+    run = upload_and_run(manager_client, preformatted_csv(phones), action="opt_out")
+    assert run.stage == Stage.DONE
+    assert run.counts["opted_out"] == 8
+    assert Subscriber.objects.filter(account=account, status=Status.OPTED_OUT, opted_out_by="customer").count() == 8
+    assert "An import waits" not in manager_client.get(reverse("dashboard")).content.decode()
 
 
 def test_a_manager_cancels_a_held_import_and_nothing_changes(manager_client, account, make_subscriber):
     for i in range(10):
         make_subscriber(account, f"+120255501{40 + i}", State.OPTED_IN)
-    run = upload_and_run(manager_client, preformatted_csv(["2025550140", "2025550141"]), action="opt_out")
+    run = upload_and_run(manager_client, preformatted_csv(["2025550140", "2025550141"]), action="suspend")
     assert run.stage == Stage.AWAITING_CONFIRMATION
     response = manager_client.post(reverse("imports:run_cancel", args=[run.pk]), follow=True)
     assert "Cancelled. Nothing was changed." in response.content.decode()

@@ -109,3 +109,29 @@ def test_forgetting_the_figures_drops_their_last_values_too(manager_client, acco
     selectors.figures_forget(account=account)
     # Without its last value a slow figure cannot be served stale: the page computes it.
     assert manager_client.get(reverse("dashboard")).context["counts"]["opted_in"] == 2
+
+
+def test_opt_outs_of_numbers_never_seen_are_recorded_but_never_new(manager_client, account):
+    from subscribers import selectors
+    from subscribers.services import subscriber_keyword_start, subscriber_opt_out
+
+    stop = subscriber_keyword_stop(account=account, phone="+12185550101")  # a STOP from a stranger
+    out = subscriber_opt_out(account=account, phone="+12185550102", cause=Cause(Source.API))
+    assert (stop.created, stop.is_new, out.created, out.is_new) == (True, False, True, False)
+    start = selectors.month_start(account)
+    assert selectors.new_numbers_since(account=account, since=start) == 0
+    page = manager_client.get(reverse("subscribers:usage"))
+    assert "What “new” means" in page.text and "is never new" in page.text
+    assert sum(m.new_numbers for m in page.context["months"]) == 0
+    assert manager_client.get(reverse("dashboard")).context["new_this_month"] == 0
+
+    # Its owner opting in is the first time it is opted in: new then, once.
+    back = subscriber_keyword_start(account=account, phone="+12185550101")
+    assert back.is_new
+    assert selectors.new_numbers_since(account=account, since=start) == 1
+    again = subscriber_keyword_stop(account=account, phone="+12185550101")
+    assert not again.is_new
+    assert not subscriber_keyword_start(account=account, phone="+12185550101").is_new
+    assert selectors.new_numbers_since(account=account, since=start) == 1
+    assert _opt_in(account, "+12185550104") is None
+    assert selectors.new_numbers_since(account=account, since=start) == 2
