@@ -203,14 +203,18 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     if rules.tags == Tags.NONE:
         diff = f"{numbers} WHERE 1 = 0"
     elif store.is_postgres():
+        # Each combination is numbered and grouped by its number: grouped by the array itself (an aggregate with
+        # DISTINCT sorts), a file of ten tags per number, each combination its own, sorted 100,000 arrays of ten
+        # strings for 20 s.
         store.create_table_as(
             t.combo,
-            "SELECT c.tags, CASE WHEN count(t.value) = count(tg.id) "
+            f"WITH c AS (SELECT tags, row_number() OVER () AS n FROM (SELECT DISTINCT d.tags FROM {t.dec} d "
+            f"WHERE {_LISTED}) x) "
+            "SELECT c.tags, i.ids FROM c JOIN (SELECT c.n, CASE WHEN count(t.value) = count(tg.id) "
             "THEN coalesce(array_agg(DISTINCT tg.id) FILTER (WHERE tg.id IS NOT NULL), '{}') END AS ids "
-            f"FROM (SELECT DISTINCT d.tags FROM {t.dec} d WHERE {_LISTED}) c "
-            "LEFT JOIN LATERAL unnest(c.tags) AS t(value) ON true "
+            "FROM c LEFT JOIN LATERAL unnest(c.tags) AS t(value) ON true "
             "LEFT JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = lower(t.value) "
-            "GROUP BY c.tags",
+            "GROUP BY c.n) i ON i.n = c.n",
             p,
             analyze=False,
         )
