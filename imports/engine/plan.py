@@ -141,8 +141,11 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
             f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({numbers}) p) x"
         )
 
+    # In phone order: new numbers then take their ids in the order they are inserted (a volatile function is
+    # evaluated after the sort), so the list's key grows at one end, and every later sort by phone or by id
+    # finds its input in order already.
     with store.probing():  # each of the file's numbers looked up in the list's index
-        store.create_table_as(t.dec, decided(in_file), p, analyze=False)
+        store.create_table_as(t.dec, f"{decided(in_file)} ORDER BY phone", p, analyze=False)
     if rules.missing is not None:
         # The opted-in numbers the file lacks: the account's list against the whole file, hashed.
         missing = (
