@@ -17,12 +17,15 @@ OUTCOME_ORDER = [
     ("reactivated", "Reactivated"),
     ("suspended", "Suspended"),
     ("opted_out", "Opted out"),
-    ("tags_added", "Tags added"),
-    ("tags_removed", "Tags removed"),
+    ("tags_added", "Given tags"),
+    ("tags_removed", "Lost tags"),
     ("unchanged", "Unchanged"),
     ("duplicate", "Duplicates"),
     ("rejected", "Rejected"),
 ]
+# The tag figures count every number whose tags changed, whatever else happened to it (a new number is
+# "opted in" and also given tags); these are the keys of the counts that hold them.
+TAG_FIGURES = {"tags_added": "tagged", "tags_removed": "untagged"}
 # Outcomes only an undo has: shown when there are any.
 UNDO_OUTCOMES = [("removed", "Taken off the list"), ("pending", "Back to pending")]
 
@@ -95,7 +98,7 @@ class RunFigures:
 
 def run_figures(*, run: ImportRun) -> RunFigures:
     counts = run.counts or {}
-    outcomes = [Figure(key, label, int(counts.get(key, 0) or 0)) for key, label in OUTCOME_ORDER]
+    outcomes = [Figure(key, label, _figure(counts, key)) for key, label in OUTCOME_ORDER]
     outcomes += [Figure(key, label, int(counts[key])) for key, label in UNDO_OUTCOMES if counts.get(key)]
     reasons = []
     for key, value in counts.items():
@@ -108,10 +111,19 @@ def run_figures(*, run: ImportRun) -> RunFigures:
     return RunFigures(outcomes=outcomes, new=new, rejected_by_reason=reasons, total=sum(f.value for f in outcomes))
 
 
+def _figure(counts: dict, key: str) -> int:
+    # Runs finished before the tag figures were counted only have the outcome's count.
+    return int(counts.get(TAG_FIGURES.get(key, key), counts.get(key, 0)) or 0)
+
+
 def run_results(*, run: ImportRun, outcome: str = "", number: str = "") -> QuerySet[ImportResult]:
     results = ImportResult.objects.filter(run=run)
     if outcome == "new":
         results = results.filter(outcome=ResultOutcome.OPTED_IN, is_new=True)
+    elif outcome == "tags_added" and "tagged" in (run.counts or {}):
+        results = results.exclude(tags_added=[])
+    elif outcome == "tags_removed" and "untagged" in (run.counts or {}):
+        results = results.exclude(tags_removed=[])
     elif outcome:
         results = results.filter(outcome=outcome)
     digits = re.sub(r"\D", "", number or "")
@@ -131,7 +143,7 @@ def results_count(*, run: ImportRun, outcome: str = "", number: str = "") -> int
     if outcome == "new":
         return int(counts.get("new", 0))
     if outcome:
-        return int(counts.get(outcome, 0))
+        return _figure(counts, outcome)
     return sum(int(counts.get(key, 0)) for key in ResultOutcome.values)
 
 

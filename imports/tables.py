@@ -6,6 +6,7 @@ from django.utils.safestring import mark_safe
 
 from imports.models import ImportConfiguration, ImportResult, ImportRun, Layout, Mode, ResultOutcome, Stage
 from imports.selectors import OUTCOME_ORDER
+from subscribers import phones
 
 TEMPLATE = "imports/_table.html"
 
@@ -47,7 +48,7 @@ class ResultTable(tables.Table):
 
     def render_phone(self, value, record):
         if value:
-            return value
+            return phones.format_national(value)
         if record.raw_value:
             return format_html('<span class="muted" title="As the file has it">{}</span>', record.raw_value)
         return "–"

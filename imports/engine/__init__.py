@@ -65,12 +65,24 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                 )
                 plan.write_results(tables, run_id=run.pk, applied=True)
                 stage = Stage.DONE
-            _finish(run, stage, summary.counts, summary.new_numbers)
+            _finish(run, stage, with_tag_counts(run, summary.counts), summary.new_numbers)
     finally:
         plan.drop_derived(tables)
     if run.stage != Stage.AWAITING_CONFIRMATION:
         discard(run)
     return Outcome(run.stage, run.counts, run.new_numbers)
+
+
+def with_tag_counts(run: ImportRun, counts: dict) -> dict:
+    """The counts plus how many numbers gained and lost tags, whatever their outcome, read from the results just
+    written: a new number's outcome is `opted_in` though it got the file's tags, so the outcome counts alone say
+    "Tags added 0" while the per-number rows list the tags."""
+    results = ImportResult.objects.filter(run=run)
+    return {
+        **counts,
+        "tagged": results.exclude(tags_added=[]).count(),
+        "untagged": results.exclude(tags_removed=[]).count(),
+    }
 
 
 def _guard_trips(rules, summary: plan.Summary) -> bool:
@@ -112,7 +124,7 @@ def undo(run: ImportRun) -> Outcome:
                 user_id=run.started_by_id,
                 now=timezone.now(),
             )
-            _finish(run, Stage.DONE, counts, 0)
+            _finish(run, Stage.DONE, with_tag_counts(run, counts), 0)
     finally:
         store.drop(tables)
     return Outcome(run.stage, run.counts, 0)
