@@ -82,6 +82,8 @@ class RunFigures:
     new: int
     rejected_by_reason: list[Figure]
     total: int = 0
+    header: str = ""
+    numbers: int | None = None  # valid numbers in the file, each once (None: a run from before it was counted)
 
     @property
     def any(self) -> bool:
@@ -108,7 +110,14 @@ def run_figures(*, run: ImportRun) -> RunFigures:
             reasons.append(Figure(reason, label, int(value), reason_text(reason)))
     reasons.sort(key=lambda f: -f.value)
     new = int(counts.get("new", run.new_numbers) or 0)
-    return RunFigures(outcomes=outcomes, new=new, rejected_by_reason=reasons, total=sum(f.value for f in outcomes))
+    return RunFigures(
+        outcomes=outcomes,
+        new=new,
+        rejected_by_reason=reasons,
+        total=sum(f.value for f in outcomes),
+        header=str(counts.get("header") or ""),
+        numbers=counts.get("numbers"),
+    )
 
 
 def _figure(counts: dict, key: str) -> int:

@@ -31,7 +31,12 @@ def field_map_of(run: ImportRun) -> FieldMap | None:
 
 
 def read(run: ImportRun, path, progress) -> int:
-    return reading.stage(store.Tables(run.pk), path, field_map_of(run), progress)
+    header: list[str] = []
+    rows = reading.stage(store.Tables(run.pk), path, field_map_of(run), progress, header)
+    # Kept with the counts: the file is gone by the time the results say that it held no number.
+    run.counts = {"header": ", ".join(header)[:200]} if header else {}
+    ImportRun.objects.filter(pk=run.pk).update(counts=run.counts)
+    return rows
 
 
 @dataclass
@@ -65,7 +70,9 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                 )
                 plan.write_results(tables, run_id=run.pk, applied=True)
                 stage = Stage.DONE
-            _finish(run, stage, with_tag_counts(run, summary.counts), summary.new_numbers)
+            _finish(
+                run, stage, with_tag_counts(run, summary.counts, numbers=summary.valid_numbers), summary.new_numbers
+            )
     finally:
         plan.drop_derived(tables)
     if run.stage != Stage.AWAITING_CONFIRMATION:
@@ -73,13 +80,17 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
     return Outcome(run.stage, run.counts, run.new_numbers)
 
 
-def with_tag_counts(run: ImportRun, counts: dict) -> dict:
+def with_tag_counts(run: ImportRun, counts: dict, *, numbers: int | None = None) -> dict:
     """The counts plus how many numbers gained and lost tags, whatever their outcome, read from the results just
     written: a new number's outcome is `opted_in` though it got the file's tags, so the outcome counts alone say
-    "Tags added 0" while the per-number rows list the tags."""
+    "Tags added 0" while the per-number rows list the tags. `numbers`: how many valid numbers the file held, so a
+    file with none says so."""
     results = ImportResult.objects.filter(run=run)
+    header = (run.counts or {}).get("header")
     return {
         **counts,
+        **({"header": header} if header else {}),
+        **({"numbers": numbers} if numbers is not None else {}),
         "tagged": results.exclude(tags_added=[]).count(),
         "untagged": results.exclude(tags_removed=[]).count(),
     }
