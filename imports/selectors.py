@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 
 from imports import readers
@@ -100,7 +101,7 @@ class RunFigures:
 
 def run_figures(*, run: ImportRun) -> RunFigures:
     counts = run.counts or {}
-    outcomes = [Figure(key, label, _figure(counts, key)) for key, label in OUTCOME_ORDER]
+    outcomes = [Figure(key, label, figure_value(counts, key)) for key, label in OUTCOME_ORDER]
     outcomes += [Figure(key, label, int(counts[key])) for key, label in UNDO_OUTCOMES if counts.get(key)]
     reasons = []
     for key, value in counts.items():
@@ -120,7 +121,30 @@ def run_figures(*, run: ImportRun) -> RunFigures:
     )
 
 
-def _figure(counts: dict, key: str) -> int:
+@dataclass
+class GuardFigures:
+    stops: int
+    opted_in_total: int
+    share: str
+    limit: str
+
+
+def _percent(value: float) -> str:
+    text = f"{value * 100:.1f}".removesuffix(".0")
+    return f"{text}%"
+
+
+def guard_figures(*, run: ImportRun) -> GuardFigures | None:
+    """What a held run would stop, in numbers and as a share of the opted-in list, beside the guard's limit."""
+    counts = run.counts or {}
+    if run.stage != Stage.AWAITING_CONFIRMATION or "stops" not in counts:
+        return None
+    stops, total = int(counts["stops"]), int(counts.get("opted_in_total") or 0)
+    share = _percent(stops / total) if total else "all"
+    return GuardFigures(stops, total, share, _percent(settings.IMPORT_GUARD_SHARE))
+
+
+def figure_value(counts: dict, key: str) -> int:
     # Runs finished before the tag figures were counted only have the outcome's count.
     return int(counts.get(TAG_FIGURES.get(key, key), counts.get(key, 0)) or 0)
 
@@ -152,7 +176,7 @@ def results_count(*, run: ImportRun, outcome: str = "", number: str = "") -> int
     if outcome == "new":
         return int(counts.get("new", 0))
     if outcome:
-        return _figure(counts, outcome)
+        return figure_value(counts, outcome)
     return sum(int(counts.get(key, 0)) for key in ResultOutcome.values)
 
 

@@ -70,9 +70,11 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                 )
                 plan.write_results(tables, run_id=run.pk, applied=True)
                 stage = Stage.DONE
-            _finish(
-                run, stage, with_tag_counts(run, summary.counts, numbers=summary.valid_numbers), summary.new_numbers
-            )
+            counts = with_tag_counts(run, summary.counts, numbers=summary.valid_numbers)
+            if stage == Stage.AWAITING_CONFIRMATION:
+                # What the guard's banner tells the manager: how many numbers it would stop, of how many.
+                counts |= {"stops": summary.stops, "opted_in_total": summary.opted_in_total}
+            _finish(run, stage, counts, summary.new_numbers)
     finally:
         plan.drop_derived(tables)
     if run.stage != Stage.AWAITING_CONFIRMATION:
