@@ -499,7 +499,21 @@ def export_download(request, token: str):
 def tag_list(request):
     table = TagTable(selectors.tags_with_counts(account=request.account), order_by=request.GET.get("sort", "name"))
     RequestConfig(request, paginate={"per_page": 100}).configure(table)
-    return render(request, "subscribers/tags.html", {"table": table})
+    empty = services.tags_empty(account=request.account).count()
+    return render(request, "subscribers/tags.html", {"table": table, "empty_tags": empty})
+
+
+@manager_required
+@require_POST
+def tags_remove_empty(request):
+    names = services.tags_remove_empty(account=request.account)
+    if names:
+        messages.success(
+            request, f"Removed {len(names):,} empty tag{'s' if len(names) != 1 else ''}: {', '.join(names)}."
+        )
+    else:
+        messages.info(request, "No empty tags to remove.")
+    return redirect("subscribers:tags")
 
 
 def _get_tag_for_request(request, pk: int) -> Tag:
