@@ -663,3 +663,8 @@ def tags_remove_empty(*, account: Account) -> list[str]:
     empty = list(tags_empty(account=account).select_for_update().order_by("name"))
     Tag.objects.filter(pk__in=[tag.pk for tag in empty]).delete()
     return [tag.name for tag in empty]
+
+
+def account_guide_dismiss(*, account: Account) -> None:
+    """The dashboard's first-run guide is not shown again to anyone of the account."""
+    Account.objects.filter(pk=account.pk, guide_dismissed_at__isnull=True).update(guide_dismissed_at=timezone.now())

@@ -76,8 +76,17 @@ def dashboard(request):
         "chart": charts.opt_changes(days, label=f"Numbers opted in and out per day over the last {len(days)} days"),
         "month_start": selectors.month_start(account),
         "new_this_month": selectors.new_numbers_since(account=account, since=selectors.month_start(account)),
+        "guide": selectors.first_run_guide(account=account),
     }
     return render(request, "subscribers/dashboard.html", context)
+
+
+@manager_required
+@require_POST
+def guide_dismiss(request):
+    services.account_guide_dismiss(account=request.account)
+    messages.info(request, "The first-steps guide is hidden.")
+    return redirect("dashboard")
 
 
 def _url_or_none(name: str) -> str | None:
