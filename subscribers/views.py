@@ -31,9 +31,17 @@ from subscribers.tenancy import SESSION_KEY, manager_required, member_required
 from subscribers.transitions import Action, Refusal, State, decide
 
 
-@member_required
 def home(request):
-    """Managers land on the dashboard, uploaders on the FileUploader."""
+    """Managers land on the dashboard, uploaders on the FileUploader, support staff (no account of their own) in
+    the admin, where their work is, instead of a 403."""
+    user = request.user
+    if user.is_authenticated and user.is_staff and not Membership.objects.filter(user=user).exists():
+        return redirect("admin:index")
+    return _member_home(request)
+
+
+@member_required
+def _member_home(request):
     if request.membership.role == Role.MANAGER:
         return redirect("dashboard")
     try:
