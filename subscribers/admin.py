@@ -8,7 +8,6 @@ from subscribers import services
 from subscribers.models import Account, Membership, OptEvent, Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError
 
-
 # A search that is only a phone number in one of its usual shapes: (218) 555-0199, 555-0199, 218.555.0199, +1 …
 _PHONE_SEARCH = re.compile(r"^\+?[\d\s().-]{4,}$")
 
