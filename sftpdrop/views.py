@@ -51,6 +51,7 @@ def _page(request, *, credential_form=None, settings_form=None, secret=None, sta
             account=account,
             initial={
                 "preformatted_default": drop_settings.preformatted_default,
+                "preformatted_action": drop_settings.preformatted_action,
                 "configuration": drop_settings.configuration,
             },
         ),
