@@ -186,6 +186,8 @@ def preformatted_rows(*, run: ImportRun) -> QuerySet:
         ImportResult.objects.filter(run=run)
         .exclude(outcome__in=[ResultOutcome.REJECTED, ResultOutcome.DUPLICATE])
         .exclude(phone="")
+        # Only the file's own rows: numbers a soft or hard opt-out would stop are in the results, with no row.
+        .filter(row_number__isnull=False)
         .order_by("row_number", "id")
         .values_list("phone", "tags")
     )
