@@ -34,3 +34,23 @@ def test_a_file_of_only_bad_numbers_says_no_number_was_found_without_a_header(up
     page = uploader_client.get(reverse("imports:run", args=[run.pk])).content.decode()
     assert "No phone number was found in this file." in page
     assert "taken as a header" not in page
+
+
+def test_the_command_line_report_and_the_api_show_only_figures_when_a_header_was_kept(account, tmp_path):
+    import io
+
+    from django.core.management import call_command
+    from django.test import RequestFactory
+
+    from api.import_endpoints import _run_data
+    from imports.models import ImportRun
+
+    path = tmp_path / "list.csv"
+    path.write_text("Phone,Tag\n2185550101,North\n")
+    out = io.StringIO()
+    call_command("import_file", account.slug, str(path), "--sync", stdout=out)
+    assert "opted_in" in out.getvalue() and "Phone, Tag" not in out.getvalue()
+    run = ImportRun.objects.get(account=account)
+    assert run.counts["header"] == "Phone, Tag"
+    counts = _run_data(RequestFactory().get("/"), run)["counts"]
+    assert counts["opted_in"] == 1 and all(isinstance(value, int) for value in counts.values())
