@@ -217,6 +217,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (every page load asks for /favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -313,7 +315,10 @@ WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR = env_int("WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR",
 SFTP_HOST_KEY_PATH = Path(os.environ.get("SFTP_HOST_KEY_PATH", BASE_DIR / "var" / "sftp_host_key"))
 SFTP_SPOOL_DIR = Path(os.environ.get("SFTP_SPOOL_DIR", BASE_DIR / "var" / "sftp"))
 SFTP_PUBLIC_HOST = os.environ.get("SFTP_PUBLIC_HOST", "")  # empty: the host name the web app is reached at
-SFTP_PUBLIC_PORT = env_int("SFTP_PUBLIC_PORT", 2222)
+SFTP_PORT = env_int("SFTP_PORT", 2222)  # where `manage.py sftp_server` listens
+# 0: the port the drop listens on. Set it when a proxy or NAT forwards another port to the drop, so the page's
+# `sftp -P …` instructions name the port users actually reach.
+SFTP_PUBLIC_PORT = env_int("SFTP_PUBLIC_PORT", 0)
 SFTP_LOGIN_TIMEOUT = env_int("SFTP_LOGIN_TIMEOUT", 30)
 SFTP_MAX_UNAUTHENTICATED_PER_IP = env_int("SFTP_MAX_UNAUTHENTICATED_PER_IP", 5)
 SFTP_MAX_FILE_BYTES = env_int("SFTP_MAX_FILE_BYTES", MAX_UPLOAD_BYTES)

@@ -124,7 +124,8 @@ def _run_data(request, run: ImportRun) -> dict:
         "stage": run.stage,
         "progress": run.progress,
         "rows_read": run.rows_read,
-        "counts": {key: int(value) for key, value in (run.counts or {}).items()},
+        # Only the figures: the counts also keep the text of a skipped header row, for the run's page.
+        "counts": {key: int(value) for key, value in (run.counts or {}).items() if isinstance(value, int)},
         "new_numbers": run.new_numbers,
         "error": run.error,
         "created_at": run.created_at,

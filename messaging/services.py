@@ -816,9 +816,9 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             m_error=Case(
                 When(reaches, then=Value("")),
                 *[When(opted_in & Q(exists), then=Value(BLOCK_TEXT[reason])) for reason, exists in line_blocks],
-                When(status=Status.PENDING, then=Value("Not opted in: waiting for YES")),
-                When(status=Status.SUSPENDED, then=Value("Not opted in: suspended")),
-                default=Value("Not opted in: opted out"),
+                When(status=Status.PENDING, then=Value(f"{NOT_OPTED_IN}: waiting for YES")),
+                When(status=Status.SUSPENDED, then=Value(f"{NOT_OPTED_IN}: suspended")),
+                default=Value(f"{NOT_OPTED_IN}: opted out"),
                 output_field=CharField(),
             ),
             m_created=Value(now, DateTimeField()),
@@ -843,7 +843,9 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             .annotate(n=Count("id"))
             .values_list("status", "n")
         )
-        blocked = counts.get(DeliveryStatus.BLOCKED, 0)
+        # Numbers of the selection that are not opted in were never the alert's to send: logged, but not counted
+        # as blocked, which is for opted-in numbers kept from it (landline, unreachable, a STOP meanwhile).
+        blocked = counts.get(DeliveryStatus.BLOCKED, 0) - _not_opted_in(alert).count()
         Alert.objects.filter(pk=alert.pk).update(
             stage=Alert.Stage.SENDING, started_at=now, total=counts.get(DeliveryStatus.QUEUED, 0),
             blocked_before=blocked, blocked_count=blocked,
@@ -914,11 +916,33 @@ def _record_results(results: list[tuple[int, str, str, str]]) -> None:
     OutboundMessage.objects.bulk_update(objs, ["status", "provider_id", "error", "updated_at"], batch_size=200)
 
 
+NOT_OPTED_IN = "Not opted in"
+
+
+def _not_opted_in(alert: Alert):
+    return OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.BLOCKED, error__startswith=NOT_OPTED_IN)
+
+
 def alert_delivery_counts(*, alert: Alert) -> dict[str, int]:
+    """Per delivery status, with the selection's numbers that were not opted in apart from the blocked ones
+    (key `not_opted_in`)."""
     rows = OutboundMessage.objects.filter(alert=alert).values_list("status").annotate(n=Count("id"))
     counts = {status: 0 for status in DeliveryStatus.values}
     counts.update(dict(rows.values_list("status", "n")))
+    counts["not_opted_in"] = _not_opted_in(alert).count()
+    counts[DeliveryStatus.BLOCKED] -= counts["not_opted_in"]
     return counts
+
+
+def alert_log(*, alert: Alert, status: str = ""):
+    log = OutboundMessage.objects.filter(alert=alert)
+    if status == "not_opted_in":
+        return log.filter(status=DeliveryStatus.BLOCKED, error__startswith=NOT_OPTED_IN)
+    if status == DeliveryStatus.BLOCKED:
+        return log.filter(status=status).exclude(error__startswith=NOT_OPTED_IN)
+    if status in DeliveryStatus.values:
+        return log.filter(status=status)
+    return log
 
 
 def tags_for_account(*, account: Account, ids) -> list[Tag]:

@@ -514,6 +514,19 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
     )
 
 
+def tag_counts(tables: store.Tables, *, applied: bool) -> tuple[int, int]:
+    """How many numbers gained tags and how many lost some, as `write_results` writes them (only the numbers whose
+    change landed, once applied): counted in the staged tables rather than in a million results."""
+    t = tables
+    kept = "d.applied = 1" if applied else "1 = 1"
+    gained, lost = store.rows(
+        "SELECT count(a.phone), count(r.phone) "
+        f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone "
+        f"WHERE {kept}"
+    )[0]
+    return int(gained), int(lost)
+
+
 def drop_derived(tables: store.Tables) -> None:
     """Everything but the staged rows (and their languages), which a run waiting for confirmation still needs."""
     store.drop(tables, [name for name in tables.all() if name not in (tables.rows, tables.lang)])

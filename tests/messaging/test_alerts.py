@@ -57,7 +57,10 @@ def test_an_alert_goes_only_to_opted_in_numbers_and_logs_every_number(account, s
     opted_in = {p for p, s in numbers.items() if s.status == Status.OPTED_IN}
     assert sorted(m.to for m in gateway.outbox) == sorted(opted_in)
     assert all(m.body == BODY and m.sender == sender.number for m in gateway.outbox)
-    assert (alert.stage, alert.total, alert.sent_count, alert.blocked_count, alert.failed_count) == ("done", 6, 6, 4, 0)
+    # Issue 23, item 4: the four not opted in were never the alert's to send; they are not counted as blocked.
+    assert (alert.stage, alert.total, alert.sent_count, alert.blocked_count, alert.failed_count) == ("done", 6, 6, 0, 0)
+    counts = services.alert_delivery_counts(alert=alert)
+    assert (counts["not_opted_in"], counts[DeliveryStatus.BLOCKED]) == (4, 0)
     log = dict(OutboundMessage.objects.filter(alert=alert).values_list("phone", "status"))
     assert len(log) == 10
     assert {p for p, st in log.items() if st == DeliveryStatus.SENT} == opted_in
@@ -222,3 +225,20 @@ def test_the_alert_history_and_sent_texts_pages_list_this_accounts_texts(
     outbox = manager_client.get(reverse("messaging:outbox"), {"status": "sent"})
     assert outbox.status_code == 200
     assert outbox.content.count(b"badge-sent") == 7
+
+
+def test_the_alert_page_counts_as_blocked_only_opted_in_numbers_kept_from_it(
+    client, account, sender, numbers, manager, rq_queues
+):
+    # Issue 23, item 4: numbers of the selection that are not opted in were never targeted.
+    from django.urls import reverse
+
+    from tests.conftest import verified_login
+
+    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=manager)
+    run_jobs()
+    page = verified_login(client, manager).get(reverse("messaging:alert", args=[alert.pk])).content.decode()
+    assert '<span data-count="blocked">0</span> blocked' in page
+    assert 'data-count="log-not_opted_in">4<' in page and 'data-count="log-blocked">0<' in page
+    only = verified_login(client, manager).get(reverse("messaging:alert", args=[alert.pk]), {"status": "not_opted_in"})
+    assert only.content.decode().count("Not opted in:") == 4
