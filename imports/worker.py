@@ -1,24 +1,31 @@
 """The RQ worker class of AlertManager: on start it cleans up after any worker that died (runs left
 half-done, files, staging tables) and makes sure the periodic janitor and the monthly reassigned-numbers
-check are scheduled."""
+check are scheduled.
+
+It says it is alive every few seconds (RQ's default is minutes), so /readyz sees within seconds that the last
+worker of a queue is gone, and reports a warm shutdown (SIGTERM) at once: RQ lets the running job finish, then
+leaves the registry.
+"""
 
 from django.db import connections
 from rq.worker import Worker as RQWorker
 
+HEARTBEAT_TTL = 20  # RQ waits on the queue ttl - 15 s at a time, then beats: every 5 s when idle
+
 
 class Worker(RQWorker):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("worker_ttl", HEARTBEAT_TTL)
+        kwargs.setdefault("job_monitoring_interval", 5)
+        super().__init__(*args, **kwargs)
+
     def register_birth(self):
         super().register_birth()
         from imports import jobs
 
         try:
             jobs.janitor()
-            if self.connection.set(
-                "am:import-janitor:scheduled", "1", nx=True, ex=int(jobs.JANITOR_EVERY.total_seconds())
-            ):
-                import django_rq
-
-                django_rq.get_queue("imports").enqueue_in(jobs.JANITOR_EVERY, jobs.janitor_job)
+            jobs.schedule_janitor()
             from lines import reassigned
 
             reassigned.schedule_next_month()
