@@ -141,7 +141,9 @@ def readiness() -> tuple[bool, dict]:
         return await asyncio.gather(*(check.get_result() for check in checks))
 
     results = asyncio.run(run_all())
-    body = {_NAMES[type(r.check)]: ("ok" if r.error is None else str(r.error)) for r in results}
+    body = {
+        _NAMES[type(r.check)]: ("ok" if r.error is None else getattr(r.error, "message", str(r.error))) for r in results
+    }
     return all(r.error is None for r in results), body
 
 

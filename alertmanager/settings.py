@@ -361,5 +361,6 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # A failing probe is answered with its reason; a traceback per probe every few seconds would drown the log.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "health_check": {"level": "ERROR"}},
 }

@@ -74,7 +74,14 @@ def _delete_file_once_settled(run: ImportRun) -> None:
         _delete_file(run)
 
 
+def _started(run_id: int) -> None:
+    from imports.services import run_queued_key
+
+    _redis().delete(run_queued_key(run_id))
+
+
 def import_run_job(run_id: int, confirmed: bool = False, from_staged: bool = False) -> str:
+    _started(run_id)
     janitor()
     run = ImportRun.objects.select_related("configuration", "account").filter(pk=run_id).first()
     if run is None or run.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED):
@@ -137,6 +144,7 @@ def _read(run: ImportRun) -> None:
 
 
 def import_undo_job(run_id: int) -> str:
+    _started(run_id)
     janitor()
     run = ImportRun.objects.select_related("account").filter(pk=run_id, stage=Stage.QUEUED).first()
     if run is None:
@@ -166,18 +174,21 @@ def janitor() -> dict:
     stale = retried = 0
     now = timezone.now()
     grace = now - timedelta(seconds=settings.IMPORT_LEASE_SECONDS * 2)
+    from imports.services import run_queued_key
+
     for run in ImportRun.objects.filter(stage__in=ACTIVE, started_at__lt=grace).select_related("account"):
-        if lease_exists(_lease_key(run.pk)):
-            continue
+        if lease_exists(_lease_key(run.pk)) or lease_exists(run_queued_key(run.pk)):
+            continue  # running, or (confirmed) its job still waits in the queue
         if _retry(run):
             retried += 1
         elif _give_up(run):
             stale += 1
-    # Committed while Redis was down (the on-commit enqueue failed): queued now that it answers.
+    # Committed while Redis was down (the on-commit enqueue failed), or queued in a Redis that restarted empty:
+    # queued again now that it answers. A job that is queued twice runs once (the lease).
     missed = 0
-    for run in ImportRun.objects.filter(
-        stage=Stage.QUEUED, enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=5)
-    ):
+    for run in ImportRun.objects.filter(stage=Stage.QUEUED, created_at__lt=now - timedelta(seconds=5)):
+        if lease_exists(_lease_key(run.pk)) or lease_exists(run_queued_key(run.pk)):
+            continue
         if import_run_enqueue(run=run):
             missed += 1
     expired = import_run_expire_held()

@@ -190,14 +190,24 @@ def import_run_enqueue(*, run: ImportRun, job: str = "", args: tuple | None = No
     Redis went away in between, the run stays queued unmarked and the janitor queues it once Redis answers, so
     there is neither a 500 nor an orphan run."""
     job = job or ("imports.jobs.import_undo_job" if run.undo_of_id else "imports.jobs.import_run_job")
+    if args is None:
+        args = (run.pk, True) if run.stage == Stage.APPLYING and not run.undo_of_id else (run.pk,)
     try:
         timeout = settings.RQ_QUEUES[QUEUE].get("DEFAULT_TIMEOUT", 1800)
-        django_rq.get_queue(QUEUE, commit_mode="auto").enqueue(job, *(args or (run.pk,)), job_timeout=timeout)
+        queue = django_rq.get_queue(QUEUE, commit_mode="auto")
+        # The mark says "its job waits in the queue" (dropped when the job starts): a run without mark nor lease
+        # lost its job (Redis restarted empty) or its worker, and the janitor queues it again.
+        queue.connection.set(run_queued_key(run.pk), "1", ex=timeout + 86400)
+        queue.enqueue(job, *args, job_timeout=timeout)
     except Exception as exc:
         logger.warning("import run %s could not be queued yet (%s); the janitor will queue it", run.pk, exc)
         return False
     ImportRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
     return True
+
+
+def run_queued_key(run_id: int) -> str:
+    return f"am:import-run:{run_id}:queued"
 
 
 def import_run_tell_managers(*, run: ImportRun) -> None:
@@ -244,7 +254,7 @@ def import_run_confirm(*, run: ImportRun, user) -> ImportRun:
     run.stage = Stage.APPLYING
     run.error = ""
     run.save(update_fields=["stage", "error"])
-    _enqueue("imports.jobs.import_run_job", run.pk, True)
+    transaction.on_commit(lambda: import_run_enqueue(run=run, args=(run.pk, True)))
     _run_audit(run, "confirmed", user)
     return run
 

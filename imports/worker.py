@@ -19,8 +19,19 @@ class Worker(RQWorker):
         kwargs.setdefault("job_monitoring_interval", 5)
         super().__init__(*args, **kwargs)
 
+    def heartbeat(self, *args, **kwargs):
+        if self._birth_done and not self.connection.exists(self.key):
+            # Redis restarted without its data: the worker registry, the queues and the janitor's schedule are
+            # gone. Register again (so /readyz sees the worker) and let the janitor queue what Redis lost.
+            self.log.warning("Worker %s: Redis lost its registration; registering again", self.name)
+            self.register_birth()
+        super().heartbeat(*args, **kwargs)
+
+    _birth_done = False
+
     def register_birth(self):
         super().register_birth()
+        self._birth_done = True
         from imports import jobs
 
         try:
