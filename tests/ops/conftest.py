@@ -5,6 +5,15 @@ from messaging import gateway
 from subscribers.services import account_sender_add
 from tests.api.conftest import ApiClient, api_key  # noqa: F401  (the API key fixture, shared)
 from tests.messaging.conftest import AUTH_TOKEN, SHORT_CODE
+from tests.sftpdrop.conftest import (  # noqa: F401  (the SFTP drop's fixtures, for the drops of these tests)
+    clock,
+    credentials,
+    drop_server,
+    drop_settings,
+    lockout_redis,
+    ready_account,
+    start_server,
+)
 
 
 @pytest.fixture(autouse=True)

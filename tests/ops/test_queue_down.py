@@ -21,7 +21,7 @@ from subscribers import exports
 from subscribers.services import ServiceError
 from tests.conftest import run_worker
 from tests.ops import procs
-from tests.sftpdrop.conftest import (  # noqa: F401  (the SFTP drop's fixtures)
+from tests.sftpdrop.conftest import connect, run
     clock,
     connect,
     credentials,
