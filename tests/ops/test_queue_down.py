@@ -22,16 +22,6 @@ from subscribers.services import ServiceError
 from tests.conftest import run_worker
 from tests.ops import procs
 from tests.sftpdrop.conftest import connect, run
-    clock,
-    connect,
-    credentials,
-    drop_server,
-    drop_settings,
-    lockout_redis,
-    ready_account,
-    run,
-    start_server,
-)
 
 
 @pytest.fixture
