@@ -299,10 +299,23 @@ def results_purge(*, now=None, batch: int | None = None, max_batches: int = 20) 
     return deleted
 
 
+def _once_per_period(name: str) -> bool:
+    return bool(_redis().set(f"am:import-janitor:{name}", "1", nx=True, ex=max(1, settings.JANITOR_SECONDS - 1)))
+
+
+def janitor_beat() -> dict | None:
+    """From a worker's heartbeat: the janitor, once per JANITOR_SECONDS over all workers; then the janitor's chain
+    started again if the job that carried it died (one SET NX)."""
+    schedule_janitor()
+    if not _once_per_period("ran"):
+        return None
+    return janitor()
+
+
 def janitor_job() -> dict:
-    """The periodic janitor: once per JANITOR_SECONDS whatever the number of workers, then its next run."""
+    """The scheduled janitor: the retention purge (and the janitor), once per JANITOR_SECONDS, then its next run."""
     try:
-        if not _redis().set("am:import-janitor:ran", "1", nx=True, ex=max(1, settings.JANITOR_SECONDS - 1)):
+        if not _once_per_period("job-ran"):
             return {"skipped": True}
         done = janitor()
         done["purged"] = results_purge()

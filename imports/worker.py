@@ -15,8 +15,9 @@ HEARTBEAT_TTL = 20  # RQ waits on the queue ttl - 15 s at a time, then beats: ev
 
 class Worker(RQWorker):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("worker_ttl", HEARTBEAT_TTL)
-        kwargs.setdefault("job_monitoring_interval", 5)
+        # rqworker passes its own --worker-ttl default (420): ours wins unless one was given explicitly lower.
+        kwargs["worker_ttl"] = min(kwargs.get("worker_ttl") or HEARTBEAT_TTL, HEARTBEAT_TTL)
+        kwargs["job_monitoring_interval"] = min(kwargs.get("job_monitoring_interval") or 5, 5)
         super().__init__(*args, **kwargs)
 
     def heartbeat(self, *args, **kwargs):
@@ -26,6 +27,21 @@ class Worker(RQWorker):
             self.log.warning("Worker %s: Redis lost its registration; registering again", self.name)
             self.register_birth()
         super().heartbeat(*args, **kwargs)
+        if self._birth_done:
+            self._janitor_beat()
+
+    def _janitor_beat(self):
+        """Every worker, whatever its queues and whether it has a scheduler, offers to run the janitor; one per
+        JANITOR_SECONDS does (a lock in Redis). So a dead worker's import is retried and its alert resumed even where
+        the janitor's scheduled chain was lost with it."""
+        from imports import jobs
+
+        try:
+            jobs.janitor_beat()
+        except Exception:  # the next beat tries again; a worker must not die of its janitor
+            self.log.exception("Worker %s: the janitor failed", self.name)
+        finally:
+            connections.close_all()
 
     _birth_done = False
 

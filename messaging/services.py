@@ -650,8 +650,9 @@ def _alert_reconcile(alert: Alert, gateway, sender: str) -> None:
         else:
             status, provider_id, error = mark.split("|", 2)
             results.append((pk, status, provider_id, error))
-    _record_results(results)
-    _count_results(alert, [r for r in results if r[1] != DeliveryStatus.QUEUED])
+    with transaction.atomic():
+        _record_results(results)
+        _count_results(alert, [r for r in results if r[1] != DeliveryStatus.QUEUED])
     requeued = sum(1 for r in results if r[1] == DeliveryStatus.QUEUED)
     logger.warning(
         "alert %s resumed: %s texts in flight settled, %s queued again", alert.pk, len(results) - requeued, requeued
@@ -753,9 +754,12 @@ def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: 
             result = SendResult("", DeliveryStatus.FAILED, str(exc)[:300])
         marks.hset(key, pk, f"{result.status}|{result.provider_id}|{result.error[:300]}")
         results.append((pk, result.status, result.provider_id, result.error[:300]))
-    _record_results(results)
+    # The statuses and the alert's counters in one commit: a worker killed in between would leave texts sent but
+    # never counted (they are no longer `sending`, so resuming would not see them).
+    with transaction.atomic():
+        _record_results(results)
+        _count_results(alert, results)
     marks.hdel(key, *[pk for pk, _ in batch])
-    _count_results(alert, results)
 
 
 def _count_results(alert: Alert, results: list[tuple[int, str, str, str]]) -> None:
