@@ -170,12 +170,12 @@ def test_an_alert_killed_twice_mid_send_resumes_by_itself_and_sends_each_text_on
             if kill_after is None:
                 procs.wait_for(lambda: Alert.objects.get(pk=alert.pk).stage == "done", "the alert to finish", 240)
                 break
-            procs.wait_for(lambda: len(sent(log)) >= kill_after, f"{kill_after} texts to go", 180)
+            procs.wait_for(lambda n=kill_after: len(sent(log)) >= n, f"{kill_after} texts to go", 180)
             procs.kill(worker)  # the worker and its work horse, mid-batch
         killed_at = time.monotonic()
         at_kill = len(sent(log))
         worker = procs.worker(environment, "default", scheduler=True, log=tmp_path / f"w{step + 1}.log")
-        procs.wait_for(lambda: len(sent(log)) > at_kill, "the alert to resume", 60)
+        procs.wait_for(lambda n=at_kill: len(sent(log)) > n, "the alert to resume", 60)
         resumed_within.append(time.monotonic() - killed_at)
     alert.refresh_from_db()
     texts = [to for to, _, _ in sent(log)]
