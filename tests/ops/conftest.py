@@ -4,6 +4,7 @@ from django.core.cache import cache
 from messaging import gateway
 from subscribers.services import account_sender_add
 from tests.api.conftest import ApiClient, api_key  # noqa: F401  (the API key fixture, shared)
+from tests.imports.conftest import run_import  # noqa: F401  (imports through a real worker)
 from tests.messaging.conftest import AUTH_TOKEN, SHORT_CODE
 from tests.sftpdrop.conftest import (  # noqa: F401  (the SFTP drop's fixtures, for the drops of these tests)
     clock,
