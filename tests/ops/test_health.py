@@ -11,6 +11,7 @@ import pytest
 from tests.ops import procs
 
 
+@pytest.mark.django_db
 def test_healthz_answers_without_the_database_a_session_or_https(client, settings, django_assert_num_queries):
     settings.SECURE_SSL_REDIRECT = True  # a load balancer probes over plain HTTP behind the TLS proxy
     with django_assert_num_queries(0):
