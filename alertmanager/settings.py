@@ -89,6 +89,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and scrapes first: no HTTPS redirect, session or second factor for a load balancer or Prometheus.
+    "alertmanager.health.HealthMiddleware",
+    "alertmanager.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -203,6 +206,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+# Email is configured: password resets are offered, and managers are emailed about an import lost on every try.
+EMAIL_CONFIGURED = bool(EMAIL_HOST) or "EMAIL_BACKEND" in os.environ
 PASSWORD_RESET_BY_EMAIL = env_bool("PASSWORD_RESET_BY_EMAIL", bool(EMAIL_HOST) or "EMAIL_BACKEND" in os.environ)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600)
 # How many proxies in front of the web processes append to X-Forwarded-For (0: the socket's address is the
@@ -335,11 +340,32 @@ REGISTRATION_WAIT_SECONDS = env_float("REGISTRATION_WAIT_SECONDS", 180.0)
 REGISTRATION_RECHECK_SECONDS = env_int("REGISTRATION_RECHECK_SECONDS", 600)
 TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
 
+# Operations: /readyz fails when the oldest waiting job is older than this, or (when set) nothing listens on the
+# SFTP address; /metrics answers only with "Authorization: Bearer METRICS_TOKEN" and is off without it.
+READY_MAX_JOB_AGE_SECONDS = env_int("READY_MAX_JOB_AGE_SECONDS", 300)
+READY_SFTP_ADDRESS = os.environ.get("READY_SFTP_ADDRESS", "")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# An import whose worker died is run again this many times before it fails and the managers are told.
+IMPORT_RETRIES = env_int("IMPORT_RETRIES", 2)
+# The janitor (stale runs and alerts, held runs, orphan files, retention) runs once per this period on all workers.
+JANITOR_SECONDS = env_int("JANITOR_SECONDS", 30)
+# Per-number import results older than this are purged (the run's summary and the opt events stay forever).
+IMPORT_RESULTS_KEEP_DAYS = env_int("IMPORT_RESULTS_KEEP_DAYS", 400)
+IMPORT_RESULTS_PURGE_BATCH = env_int("IMPORT_RESULTS_PURGE_BATCH", 10_000)
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "alertmanager.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "alertmanager.logs.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "alertmanager.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # A failing probe is answered with its reason; a traceback per probe every few seconds would drown the log.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "health_check": {"level": "ERROR"}},
 }

@@ -174,7 +174,7 @@ DryRunField = Form(False, description="Only compute the results; change nothing"
 
 @api.post(
     "/imports",
-    response={202: ImportRunOut, 404: ErrorOut, 409: ErrorOut, **AUTH_ERRORS},
+    response={202: ImportRunOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut, **AUTH_ERRORS},
     auth=ApiKeyAuth(max_body_setting="MAX_UPLOAD_BYTES", slack=64 * 1024),
     summary="Start an import of a file",
     tags=["Imports"],

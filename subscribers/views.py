@@ -89,6 +89,7 @@ def dashboard(request):
         "new_this_month": selectors.new_numbers_since(account=account, since=selectors.month_start(account)),
         "inbox": _inbox_summary(account),
         "guide": selectors.first_run_guide(account=account),
+        "lost_imports": _lost_imports(account),
     }
     return render(request, "subscribers/dashboard.html", context)
 
@@ -108,6 +109,18 @@ def guide_dismiss(request):
     services.account_guide_dismiss(account=request.account)
     messages.info(request, "The first-steps guide is hidden.")
     return redirect("dashboard")
+
+
+def _lost_imports(account):
+    """Imports of the last week that failed because their worker died on every try: a nightly sync to send again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from imports.models import ImportRun
+
+    since = timezone.now() - timedelta(days=7)
+    return list(ImportRun.objects.filter(account=account, worker_lost=True, finished_at__gte=since)[:5])
 
 
 def _url_or_none(name: str) -> str | None:
@@ -527,7 +540,11 @@ def subscriber_export(request):
         query = request.GET.copy()
         query.pop("format", None)
         count = qs.count()
-        job = exports.export_start(account=request.account, user=request.user, fmt=fmt, query=query, expected=count)
+        try:
+            job = exports.export_start(account=request.account, user=request.user, fmt=fmt, query=query, expected=count)
+        except services.ServiceError as exc:  # the job queue is down: say so, keep the list as it was
+            messages.error(request, exc.detail)
+            return redirect(f"{reverse('subscribers:list')}?{query.urlencode()}")
         exports.export_record(
             account=request.account,
             user=request.user,
