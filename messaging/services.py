@@ -964,7 +964,7 @@ def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: 
     with transaction.atomic():
         _record_results(results)
         _count_results(alert, results)
-    marks.hdel(key, *[pk for pk, _ in batch])
+    marks.hdel(key, *[pk for pk, _, _ in batch])
 
 
 def _count_results(alert: Alert, results: list[tuple[int, str, str, str]]) -> None:
