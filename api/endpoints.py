@@ -261,7 +261,7 @@ def subscriber_list(
     if status:
         numbers = numbers.filter(status=status)
     if tag is not None and tag.strip():
-        wanted = Tag.objects.filter(account=request.account, name__iexact=tag.strip())
+        wanted = Tag.objects.filter(account=request.account).named(tag)
         numbers = numbers.filter(
             Exists(SubscriberTag.objects.filter(subscriber=OuterRef("pk"), tag__in=wanted.values("pk")))
         )
