@@ -528,7 +528,3 @@ def subscriber_revocation_record(
         return _change_data(result)
 
     return _idempotent(request, response, idempotency_key, work)
-
-
-# The import endpoints register themselves on `api`.
-from api import import_endpoints  # noqa: E402, F401
