@@ -91,6 +91,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and scrapes first: no HTTPS redirect, session or second factor for a load balancer or Prometheus.
+    "alertmanager.health.HealthMiddleware",
+    "alertmanager.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,6 +208,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+# Email is configured: password resets are offered, and managers are emailed about an import lost on every try.
+EMAIL_CONFIGURED = bool(EMAIL_HOST) or "EMAIL_BACKEND" in os.environ
 PASSWORD_RESET_BY_EMAIL = env_bool("PASSWORD_RESET_BY_EMAIL", bool(EMAIL_HOST) or "EMAIL_BACKEND" in os.environ)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600)
 # How many proxies in front of the web processes append to X-Forwarded-For (0: the socket's address is the
@@ -219,6 +224,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (every page load asks for /favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -313,7 +320,10 @@ WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR = env_int("WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR",
 SFTP_HOST_KEY_PATH = Path(os.environ.get("SFTP_HOST_KEY_PATH", BASE_DIR / "var" / "sftp_host_key"))
 SFTP_SPOOL_DIR = Path(os.environ.get("SFTP_SPOOL_DIR", BASE_DIR / "var" / "sftp"))
 SFTP_PUBLIC_HOST = os.environ.get("SFTP_PUBLIC_HOST", "")  # empty: the host name the web app is reached at
-SFTP_PUBLIC_PORT = env_int("SFTP_PUBLIC_PORT", 2222)
+SFTP_PORT = env_int("SFTP_PORT", 2222)  # where `manage.py sftp_server` listens
+# 0: the port the drop listens on. Set it when a proxy or NAT forwards another port to the drop, so the page's
+# `sftp -P …` instructions name the port users actually reach.
+SFTP_PUBLIC_PORT = env_int("SFTP_PUBLIC_PORT", 0)
 SFTP_LOGIN_TIMEOUT = env_int("SFTP_LOGIN_TIMEOUT", 30)
 SFTP_MAX_UNAUTHENTICATED_PER_IP = env_int("SFTP_MAX_UNAUTHENTICATED_PER_IP", 5)
 SFTP_MAX_FILE_BYTES = env_int("SFTP_MAX_FILE_BYTES", MAX_UPLOAD_BYTES)
@@ -330,11 +340,32 @@ REGISTRATION_WAIT_SECONDS = env_float("REGISTRATION_WAIT_SECONDS", 180.0)
 REGISTRATION_RECHECK_SECONDS = env_int("REGISTRATION_RECHECK_SECONDS", 600)
 TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
 
+# Operations: /readyz fails when the oldest waiting job is older than this, or (when set) nothing listens on the
+# SFTP address; /metrics answers only with "Authorization: Bearer METRICS_TOKEN" and is off without it.
+READY_MAX_JOB_AGE_SECONDS = env_int("READY_MAX_JOB_AGE_SECONDS", 300)
+READY_SFTP_ADDRESS = os.environ.get("READY_SFTP_ADDRESS", "")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# An import whose worker died is run again this many times before it fails and the managers are told.
+IMPORT_RETRIES = env_int("IMPORT_RETRIES", 2)
+# The janitor (stale runs and alerts, held runs, orphan files, retention) runs once per this period on all workers.
+JANITOR_SECONDS = env_int("JANITOR_SECONDS", 30)
+# Per-number import results older than this are purged (the run's summary and the opt events stay forever).
+IMPORT_RESULTS_KEEP_DAYS = env_int("IMPORT_RESULTS_KEEP_DAYS", 400)
+IMPORT_RESULTS_PURGE_BATCH = env_int("IMPORT_RESULTS_PURGE_BATCH", 10_000)
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "alertmanager.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "alertmanager.logs.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "alertmanager.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # A failing probe is answered with its reason; a traceback per probe every few seconds would drown the log.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "health_check": {"level": "ERROR"}},
 }

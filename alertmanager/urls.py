@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("accounts/pick/", subscriber_views.pick_account, name="pick_account"),
     path("dashboard/", subscriber_views.dashboard, name="dashboard"),
+    path("dashboard/guide/dismiss/", subscriber_views.guide_dismiss, name="guide_dismiss"),
     path("", include("registration.urls")),
     path("", include("imports.urls")),
     path("", include("lines.urls")),

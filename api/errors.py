@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_BY_CODE = {
     "bad_request": 400,
+    "queue_unavailable": 503,
     "unauthorized": 401,
     "not_found": 404,
     "method_not_allowed": 405,

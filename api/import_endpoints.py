@@ -124,7 +124,8 @@ def _run_data(request, run: ImportRun) -> dict:
         "stage": run.stage,
         "progress": run.progress,
         "rows_read": run.rows_read,
-        "counts": {key: int(value) for key, value in (run.counts or {}).items()},
+        # Only the figures: the counts also keep the text of a skipped header row, for the run's page.
+        "counts": {key: int(value) for key, value in (run.counts or {}).items() if isinstance(value, int)},
         "new_numbers": run.new_numbers,
         "error": run.error,
         "created_at": run.created_at,
@@ -173,7 +174,7 @@ DryRunField = Form(False, description="Only compute the results; change nothing"
 
 @api.post(
     "/imports",
-    response={202: ImportRunOut, 404: ErrorOut, 409: ErrorOut, **AUTH_ERRORS},
+    response={202: ImportRunOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut, **AUTH_ERRORS},
     auth=ApiKeyAuth(max_body_setting="MAX_UPLOAD_BYTES", slack=64 * 1024),
     summary="Start an import of a file",
     tags=["Imports"],

@@ -85,11 +85,17 @@ class UploadForm(forms.Form):
         return options
 
 
+# These two filters match every number whose tags changed, as the figures count them, not only the numbers whose
+# one change was to their tags.
+_FILTER_LABELS = {"tags_added": "Given tags", "tags_removed": "Lost tags"}
+
+
 class ResultFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         label="What happened",
         required=False,
-        choices=[("", "Everything"), ("new", "New numbers")] + list(ResultOutcome.choices),
+        choices=[("", "Everything"), ("new", "New numbers")]
+        + [(value, _FILTER_LABELS.get(value, label)) for value, label in ResultOutcome.choices],
     )
     number = forms.CharField(label="Number", required=False, max_length=40)
     number.widget.input_type = "search"

@@ -1,34 +1,43 @@
 """RQ jobs of imports: thin — they take a run's id, call the engine, and write stage, progress, counts and
-errors on the run. The uploaded file is deleted as soon as it has been read, whatever happens.
+errors on the run. The uploaded file is kept until the run reaches a final stage (or is held for a manager, its
+rows staged), so that a run whose worker died can be run again from it.
 
-A worker that is killed cannot clean up after itself, so each job holds a lease in Redis that a thread
-renews; the janitor (run when a job starts and every few minutes by the scheduler) fails runs whose lease
-has lapsed, and removes files and staging tables nobody owns.
+A worker that is killed cannot clean up after itself, so each job holds a lease in Redis (alertmanager.jobqueue);
+the janitor (run when a job starts and every JANITOR_SECONDS by the scheduler) queues a run whose lease lapsed
+again, IMPORT_RETRIES times at most, then fails it and tells the account's managers. It also queues runs committed
+while Redis was down, resumes alerts whose worker died, purges old per-number results, and removes files and
+staging tables nobody owns.
 """
 
 import logging
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import django_rq
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from alertmanager import metrics
+from alertmanager.jobqueue import Lease, lease_exists
+from alertmanager.logs import job_context
 from imports import engine
-from imports.models import ImportRun, Stage
+from imports.models import FINAL_STAGES, ImportResult, ImportRun, Stage
 from imports.readers import FileRejected
 
 log = logging.getLogger(__name__)
 
-JANITOR_EVERY = timedelta(minutes=5)
 ACTIVE = (Stage.READING, Stage.COMPARING, Stage.APPLYING)
 _STOPPED = (
-    "The import stopped before it finished (the worker running it was stopped or crashed). Nothing was changed; "
-    "upload the file again."
+    "The import stopped before it finished: the worker running it was stopped or crashed on every try. Nothing was "
+    "changed; upload the file again."
 )
 _FAILED = "The import failed because of an error on our side. Nothing was changed; try again or contact support."
+
+
+def _janitor_every() -> timedelta:
+    return timedelta(seconds=settings.JANITOR_SECONDS)
 
 
 def _redis():
@@ -37,34 +46,6 @@ def _redis():
 
 def _lease_key(run_id: int) -> str:
     return f"am:import-run:{run_id}:lease"
-
-
-class _Lease:
-    """Says "a worker is on this run" for as long as the process lives, even inside a long SQL statement."""
-
-    def __init__(self, run_id: int):
-        self.key = _lease_key(run_id)
-        self.redis = _redis()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._renew, daemon=True)
-
-    def __enter__(self):
-        self.seconds = settings.IMPORT_LEASE_SECONDS
-        self.redis.set(self.key, "1", ex=self.seconds)
-        self.thread.start()
-        return self
-
-    def _renew(self):
-        while not self.stop.wait(self.seconds / 3):
-            try:
-                self.redis.set(self.key, "1", ex=self.seconds)
-            except Exception:  # a Redis hiccup must not kill the import; the next renewal tries again
-                log.warning("could not renew the lease of %s", self.key)
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.redis.delete(self.key)
 
 
 def _set(run_id: int, **fields) -> None:
@@ -78,28 +59,57 @@ def _delete_file(run: ImportRun) -> None:
         run.file_path = ""
 
 
-def _fail(run: ImportRun, message: str) -> None:
-    _set(run.pk, stage=Stage.FAILED, error=message, finished_at=timezone.now(), expires_at=None)
+def _fail(run: ImportRun, message: str, **fields) -> None:
+    _set(run.pk, stage=Stage.FAILED, error=message, finished_at=timezone.now(), expires_at=None, **fields)
     engine.discard(run)
+    run.stage = Stage.FAILED
+    metrics.IMPORT_RUNS.labels(outcome=Stage.FAILED).inc()
 
 
-def import_run_job(run_id: int, confirmed: bool = False) -> str:
+def _delete_file_once_settled(run: ImportRun) -> None:
+    """The file goes once the run is final, or held for a manager with its rows staged; before that it is what a
+    retry reads again."""
+    stage = ImportRun.objects.filter(pk=run.pk).values_list("stage", flat=True).first()
+    if stage is None or stage in (*FINAL_STAGES, Stage.AWAITING_CONFIRMATION):
+        _delete_file(run)
+
+
+def _started(run_id: int) -> None:
+    from imports.services import run_queued_key
+
+    _redis().delete(run_queued_key(run_id))
+
+
+def import_run_job(run_id: int, confirmed: bool = False, from_staged: bool = False) -> str:
+    _started(run_id)
     janitor()
-    run = ImportRun.objects.select_related("configuration").filter(pk=run_id).first()
+    run = ImportRun.objects.select_related("configuration", "account").filter(pk=run_id).first()
     if run is None or run.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED):
         return "nothing to do"
     if confirmed != (run.stage == Stage.APPLYING):
         return f"not runnable in stage {run.stage}"
+    with job_context(import_run=run.pk, account=run.account.slug):
+        return _import_run(run, confirmed=confirmed, from_staged=from_staged)
+
+
+def _import_run(run: ImportRun, *, confirmed: bool, from_staged: bool) -> str:
     try:
-        with _Lease(run.pk):
-            if not confirmed:
-                _read(run)
-                _set(run.pk, stage=Stage.COMPARING, progress=0)
-            else:
+        with Lease(_lease_key(run.pk)) as lease:
+            if lease.held_elsewhere():
+                return "running on another worker"
+            if confirmed or from_staged:
                 if not engine.has_staged_rows(run):
                     _fail(run, "The rows of this import are no longer kept. Upload the file again.")
                     return "failed"
+                if not confirmed:
+                    _set(run.pk, stage=Stage.COMPARING, started_at=timezone.now(), progress=0)
+            else:
+                engine.discard(run)  # rows an earlier try staged before its worker died
+                _read(run)
+                _set(run.pk, stage=Stage.COMPARING, progress=0)
             outcome = engine.compare_and_apply(run, confirmed=confirmed)
+        run.refresh_from_db()
+        metrics.import_finished(run)
         if outcome.stage == Stage.DONE:
             # The import has committed: its numbers' line types are looked up by jobs of their own, never
             # inside its transaction, so a slow or failing provider cannot slow or fail it.
@@ -111,11 +121,11 @@ def import_run_job(run_id: int, confirmed: bool = False) -> str:
         _fail(run, str(exc))
         return "failed"
     except Exception:
-        log.exception("import run %s failed", run_id)
+        log.exception("import run %s failed", run.pk)
         _fail(run, _FAILED)
         raise
     finally:
-        _delete_file(run)
+        _delete_file_once_settled(run)
 
 
 def _read(run: ImportRun) -> None:
@@ -129,47 +139,114 @@ def _read(run: ImportRun) -> None:
         last[0] = now
         _set(run.pk, progress=min(99, int(100 * done / total)) if total else 0)
 
-    try:
-        rows = engine.read(run, run.file_path, progress)
-    finally:
-        _delete_file(run)  # read, or unreadable: either way the file goes now (SPEC §4.3)
+    rows = engine.read(run, run.file_path, progress)
     _set(run.pk, rows_read=rows, progress=100)
 
 
 def import_undo_job(run_id: int) -> str:
+    _started(run_id)
     janitor()
-    run = ImportRun.objects.filter(pk=run_id, stage=Stage.QUEUED).first()
+    run = ImportRun.objects.select_related("account").filter(pk=run_id, stage=Stage.QUEUED).first()
     if run is None:
         return "nothing to do"
-    try:
-        with _Lease(run.pk):
-            _set(run.pk, stage=Stage.APPLYING, started_at=timezone.now())
-            return engine.undo(run).stage
-    except Exception:
-        log.exception("undo run %s failed", run_id)
-        _fail(run, _FAILED)
-        raise
+    with job_context(import_run=run.pk, account=run.account.slug):
+        try:
+            with Lease(_lease_key(run.pk)) as lease:
+                if lease.held_elsewhere():
+                    return "running on another worker"
+                _set(run.pk, stage=Stage.APPLYING, started_at=timezone.now())
+                stage = engine.undo(run).stage
+            run.refresh_from_db()
+            metrics.import_finished(run)
+            return stage
+        except Exception:
+            log.exception("undo run %s failed", run_id)
+            _fail(run, _FAILED)
+            raise
 
 
 def janitor() -> dict:
-    """Fail runs whose worker died, expire held runs, and delete upload files and staging tables nobody owns."""
-    from imports.services import import_run_expire_held
+    """Retry or fail runs whose worker died, queue runs Redis missed, resume alerts whose worker died, expire held
+    runs, and delete upload files and staging tables nobody owns. Cheap: it reads only runs and alerts in flight."""
+    from imports.services import import_run_enqueue, import_run_expire_held
+    from messaging.services import alerts_resume
 
-    redis = _redis()
-    stale = 0
-    grace = timezone.now() - timedelta(seconds=settings.IMPORT_LEASE_SECONDS * 2)
-    for run in ImportRun.objects.filter(stage__in=ACTIVE, started_at__lt=grace):
-        if not redis.exists(_lease_key(run.pk)):
-            updated = ImportRun.objects.filter(pk=run.pk, stage=run.stage).update(
-                stage=Stage.FAILED, error=_STOPPED, finished_at=timezone.now()
-            )
-            if updated:
-                stale += 1
-                engine.discard(run)
-                _delete_file(run)
+    stale = retried = 0
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.IMPORT_LEASE_SECONDS * 2)
+    from imports.services import run_queued_key
+
+    for run in ImportRun.objects.filter(stage__in=ACTIVE, started_at__lt=grace).select_related("account"):
+        if lease_exists(_lease_key(run.pk)) or lease_exists(run_queued_key(run.pk)):
+            continue  # running, or (confirmed) its job still waits in the queue
+        if _retry(run):
+            retried += 1
+        elif _give_up(run):
+            stale += 1
+    # Committed while Redis was down (the on-commit enqueue failed), or queued in a Redis that restarted empty:
+    # queued again now that it answers. A job that is queued twice runs once (the lease).
+    missed = 0
+    for run in ImportRun.objects.filter(stage=Stage.QUEUED, created_at__lt=now - timedelta(seconds=5)):
+        if lease_exists(_lease_key(run.pk)) or lease_exists(run_queued_key(run.pk)):
+            continue
+        if import_run_enqueue(run=run):
+            missed += 1
     expired = import_run_expire_held()
     orphans = _remove_orphan_files()
-    return {"stale": stale, "expired": expired, "orphan_files": orphans}
+    resumed = alerts_resume()
+    return {
+        "stale": stale, "retried": retried, "enqueued": missed, "expired": expired, "orphan_files": orphans,
+        "alerts_resumed": resumed,
+    }  # fmt: skip
+
+
+def _retry(run: ImportRun) -> bool:
+    """Queue a run whose worker died again, from its file or its staged rows; False when it has no try left."""
+    from imports.services import import_run_enqueue
+
+    if run.attempts >= settings.IMPORT_RETRIES:
+        return False
+    has_file = bool(run.file_path) and Path(run.file_path).exists()
+    staged = engine.has_staged_rows(run)
+    confirmed = run.stage == Stage.APPLYING and run.undo_of_id is None
+    # A run killed while reading has partial staged rows: only its file can start it again.
+    from_staged = run.stage == Stage.COMPARING and staged
+    if run.undo_of_id is not None:
+        job, args, stage = "imports.jobs.import_undo_job", (run.pk,), Stage.QUEUED
+    elif confirmed:
+        if not staged:
+            return False
+        job, args, stage = "imports.jobs.import_run_job", (run.pk, True), Stage.APPLYING
+    elif has_file or from_staged:
+        job, args, stage = "imports.jobs.import_run_job", (run.pk, False, from_staged and not has_file), Stage.QUEUED
+    else:
+        return False
+    updated = ImportRun.objects.filter(pk=run.pk, stage=run.stage, attempts=run.attempts).update(
+        stage=stage, attempts=run.attempts + 1, started_at=timezone.now(), progress=0, enqueued_at=None
+    )
+    if not updated:
+        return True  # another janitor took it
+    log.warning("import run %s lost its worker in stage %s; queued again (try %s)", run.pk, run.stage, run.attempts + 2)
+    metrics.IMPORT_RETRIES.inc()
+    run.refresh_from_db()
+    import_run_enqueue(run=run, job=job, args=args)
+    return True
+
+
+def _give_up(run: ImportRun) -> bool:
+    updated = ImportRun.objects.filter(pk=run.pk, stage=run.stage).update(
+        stage=Stage.FAILED, error=_STOPPED, finished_at=timezone.now(), worker_lost=True
+    )
+    if not updated:
+        return False
+    log.error("import run %s lost its worker on every try; failed", run.pk)
+    metrics.IMPORT_RUNS.labels(outcome=Stage.FAILED).inc()
+    engine.discard(run)
+    _delete_file(run)
+    from imports.services import import_run_tell_managers
+
+    import_run_tell_managers(run=run)
+    return True
 
 
 def _remove_orphan_files() -> int:
@@ -195,9 +272,62 @@ def _remove_orphan_files() -> int:
     return removed
 
 
+def results_purge(*, now=None, batch: int | None = None, max_batches: int = 20) -> int:
+    """Delete per-number results of runs finished more than IMPORT_RESULTS_KEEP_DAYS ago, a batch per statement
+    and a transaction per batch, so no lock is held long and an import never waits on it (it touches only old
+    runs' rows). The run's counts and every opt event stay. Returns the rows deleted this call."""
+    now = now or timezone.now()
+    batch = batch or settings.IMPORT_RESULTS_PURGE_BATCH
+    cutoff = now - timedelta(days=settings.IMPORT_RESULTS_KEEP_DAYS)
+    deleted = 0
+    runs = ImportRun.objects.filter(finished_at__lt=cutoff, results_purged_at__isnull=True).order_by("id")
+    for run_id in runs.values_list("id", flat=True)[:100]:
+        while deleted < batch * max_batches:
+            with transaction.atomic():
+                ids = list(ImportResult.objects.filter(run_id=run_id).order_by().values_list("id", flat=True)[:batch])
+                if ids:
+                    ImportResult.objects.filter(id__in=ids).delete()
+            deleted += len(ids)
+            if len(ids) < batch:
+                ImportRun.objects.filter(pk=run_id).update(results_purged_at=now)
+                break
+        else:
+            break
+    if deleted:
+        metrics.RESULTS_PURGED.inc(deleted)
+        log.info("purged %s import results older than %s days", deleted, settings.IMPORT_RESULTS_KEEP_DAYS)
+    return deleted
+
+
+def _once_per_period(name: str) -> bool:
+    return bool(_redis().set(f"am:import-janitor:{name}", "1", nx=True, ex=max(1, settings.JANITOR_SECONDS - 1)))
+
+
+def janitor_beat() -> dict | None:
+    """From a worker's heartbeat: the janitor, once per JANITOR_SECONDS over all workers; then the janitor's chain
+    started again if the job that carried it died (one SET NX)."""
+    schedule_janitor()
+    if not _once_per_period("ran"):
+        return None
+    return janitor()
+
+
 def janitor_job() -> dict:
-    """The periodic janitor: runs, then schedules its next run."""
+    """The scheduled janitor: the retention purge (and the janitor), once per JANITOR_SECONDS, then its next run."""
     try:
-        return janitor()
+        if not _once_per_period("job-ran"):
+            return {"skipped": True}
+        done = janitor()
+        done["purged"] = results_purge()
+        return done
     finally:
-        django_rq.get_queue("imports").enqueue_in(JANITOR_EVERY, janitor_job)
+        schedule_janitor(force=True)
+
+
+def schedule_janitor(*, force: bool = False) -> None:
+    """One chain of janitor jobs for all workers: the key says one is scheduled (it lapses if its worker died)."""
+    every = _janitor_every()
+    if force or _redis().set("am:import-janitor:scheduled", "1", nx=True, ex=int(every.total_seconds()) * 3):
+        if force:
+            _redis().set("am:import-janitor:scheduled", "1", ex=int(every.total_seconds()) * 3)
+        django_rq.get_queue("imports").enqueue_in(every, janitor_job)

@@ -164,6 +164,14 @@ class ImportRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Parsed rows held for a confirmation are dropped after this time.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Set once its job is in the queue: a run committed while Redis was down is queued by the janitor later.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Times the run was queued again because its worker died (IMPORT_RETRIES at most).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Failed because its worker died on every try: the dashboard tells the managers.
+    worker_lost = models.BooleanField(default=False)
+    # Its per-number results were purged (IMPORT_RESULTS_KEEP_DAYS); the counts above stay.
+    results_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -18,12 +19,15 @@ OUTCOME_ORDER = [
     ("reactivated", "Reactivated"),
     ("suspended", "Suspended"),
     ("opted_out", "Opted out"),
-    ("tags_added", "Tags added"),
-    ("tags_removed", "Tags removed"),
+    ("tags_added", "Given tags"),
+    ("tags_removed", "Lost tags"),
     ("unchanged", "Unchanged"),
     ("duplicate", "Duplicates"),
     ("rejected", "Rejected"),
 ]
+# The tag figures count every number whose tags changed, whatever else happened to it (a new number is
+# "opted in" and also given tags); these are the keys of the counts that hold them.
+TAG_FIGURES = {"tags_added": "tagged", "tags_removed": "untagged"}
 # Outcomes only an undo has: shown when there are any.
 UNDO_OUTCOMES = [("removed", "Taken off the list"), ("pending", "Back to pending")]
 
@@ -101,6 +105,8 @@ class RunFigures:
     new: int
     rejected_by_reason: list[Figure]
     total: int = 0
+    header: str = ""
+    numbers: int | None = None  # valid numbers in the file, each once (None: a run from before it was counted)
 
     @property
     def any(self) -> bool:
@@ -117,7 +123,7 @@ class RunFigures:
 
 def run_figures(*, run: ImportRun) -> RunFigures:
     counts = run.counts or {}
-    outcomes = [Figure(key, label, int(counts.get(key, 0) or 0)) for key, label in OUTCOME_ORDER]
+    outcomes = [Figure(key, label, figure_value(counts, key)) for key, label in OUTCOME_ORDER]
     outcomes += [Figure(key, label, int(counts[key])) for key, label in UNDO_OUTCOMES if counts.get(key)]
     reasons = []
     for key, value in counts.items():
@@ -127,13 +133,52 @@ def run_figures(*, run: ImportRun) -> RunFigures:
             reasons.append(Figure(reason, label, int(value), reason_text(reason)))
     reasons.sort(key=lambda f: -f.value)
     new = int(counts.get("new", run.new_numbers) or 0)
-    return RunFigures(outcomes=outcomes, new=new, rejected_by_reason=reasons, total=sum(f.value for f in outcomes))
+    return RunFigures(
+        outcomes=outcomes,
+        new=new,
+        rejected_by_reason=reasons,
+        total=sum(f.value for f in outcomes),
+        header=str(counts.get("header") or ""),
+        numbers=counts.get("numbers"),
+    )
+
+
+@dataclass
+class GuardFigures:
+    stops: int
+    opted_in_total: int
+    share: str
+    limit: str
+
+
+def _percent(value: float) -> str:
+    text = f"{value * 100:.1f}".removesuffix(".0")
+    return f"{text}%"
+
+
+def guard_figures(*, run: ImportRun) -> GuardFigures | None:
+    """What a held run would stop, in numbers and as a share of the opted-in list, beside the guard's limit."""
+    counts = run.counts or {}
+    if run.stage != Stage.AWAITING_CONFIRMATION or "stops" not in counts:
+        return None
+    stops, total = int(counts["stops"]), int(counts.get("opted_in_total") or 0)
+    share = _percent(stops / total) if total else "all"
+    return GuardFigures(stops, total, share, _percent(settings.IMPORT_GUARD_SHARE))
+
+
+def figure_value(counts: dict, key: str) -> int:
+    # Runs finished before the tag figures were counted only have the outcome's count.
+    return int(counts.get(TAG_FIGURES.get(key, key), counts.get(key, 0)) or 0)
 
 
 def run_results(*, run: ImportRun, outcome: str = "", number: str = "") -> QuerySet[ImportResult]:
     results = ImportResult.objects.filter(run=run)
     if outcome == "new":
         results = results.filter(outcome=ResultOutcome.OPTED_IN, is_new=True)
+    elif outcome == "tags_added" and "tagged" in (run.counts or {}):
+        results = results.exclude(tags_added=[])
+    elif outcome == "tags_removed" and "untagged" in (run.counts or {}):
+        results = results.exclude(tags_removed=[])
     elif outcome:
         results = results.filter(outcome=outcome)
     digits = re.sub(r"\D", "", number or "")
@@ -153,7 +198,7 @@ def results_count(*, run: ImportRun, outcome: str = "", number: str = "") -> int
     if outcome == "new":
         return int(counts.get("new", 0))
     if outcome:
-        return int(counts.get(outcome, 0))
+        return figure_value(counts, outcome)
     return sum(int(counts.get(key, 0)) for key in ResultOutcome.values)
 
 
@@ -163,6 +208,8 @@ def preformatted_rows(*, run: ImportRun) -> QuerySet:
         ImportResult.objects.filter(run=run)
         .exclude(outcome__in=[ResultOutcome.REJECTED, ResultOutcome.DUPLICATE])
         .exclude(phone="")
+        # Only the file's own rows: numbers a soft or hard opt-out would stop are in the results, with no row.
+        .filter(row_number__isnull=False)
         .order_by("row_number", "id")
         .values_list("phone", "tags")
     )

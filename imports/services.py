@@ -5,6 +5,7 @@ the pages, the API, the SFTP drop and the command line call.
 """
 
 import hashlib
+import logging
 import os
 import shutil
 import uuid
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alertmanager import jobqueue
 from audit.models import Kind
 from audit.services import audit_record
 from imports import engine, readers
@@ -24,11 +26,19 @@ from subscribers.models import Account
 from subscribers.services import ServiceError
 
 QUEUE = "imports"
+logger = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 
 
 class ImportRefused(ServiceError):
     pass
+
+
+def queue_check(queue: str) -> None:
+    try:
+        jobqueue.queue_check(queue)
+    except jobqueue.QueueUnavailable as exc:
+        raise ImportRefused(exc.code, exc.detail) from None
 
 
 def _upload_dir() -> Path:
@@ -110,6 +120,7 @@ def import_run_create(
             )
     if action not in Action.values:
         raise ImportRefused("invalid_action", "Choose what to do with the numbers in the file.", field="action")
+    queue_check(QUEUE)  # refused before the file is stored: no run waits for a queue that is not there
     stored, sha256, size = _store_upload(file, path)
     try:
         field_map = FieldMap.load(configuration.field_map) if configuration is not None else None
@@ -137,7 +148,7 @@ def import_run_create(
                 file_size=size,
                 file_path=str(stored),
             )
-            _enqueue("imports.jobs.import_run_job", run.pk)
+            transaction.on_commit(lambda: import_run_enqueue(run=run))
             _run_audit(run, "started", started_by)
     except BaseException:
         stored.unlink(missing_ok=True)
@@ -174,6 +185,59 @@ def _enqueue(job: str, *args) -> None:
     django_rq.get_queue(QUEUE).enqueue(job, *args, job_timeout=timeout)
 
 
+def import_run_enqueue(*, run: ImportRun, job: str = "", args: tuple | None = None) -> bool:
+    """Put the run's job in the queue now and note it on the run (the outbox's mark). Called after commit: when
+    Redis went away in between, the run stays queued unmarked and the janitor queues it once Redis answers, so
+    there is neither a 500 nor an orphan run."""
+    job = job or ("imports.jobs.import_undo_job" if run.undo_of_id else "imports.jobs.import_run_job")
+    if args is None:
+        args = (run.pk, True) if run.stage == Stage.APPLYING and not run.undo_of_id else (run.pk,)
+    try:
+        timeout = settings.RQ_QUEUES[QUEUE].get("DEFAULT_TIMEOUT", 1800)
+        queue = django_rq.get_queue(QUEUE, commit_mode="auto")
+        # The mark says "its job waits in the queue" (dropped when the job starts): a run without mark nor lease
+        # lost its job (Redis restarted empty) or its worker, and the janitor queues it again.
+        queue.connection.set(run_queued_key(run.pk), "1", ex=timeout + 86400)
+        queue.enqueue(job, *args, job_timeout=timeout)
+    except Exception as exc:
+        logger.warning("import run %s could not be queued yet (%s); the janitor will queue it", run.pk, exc)
+        return False
+    ImportRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
+    return True
+
+
+def run_queued_key(run_id: int) -> str:
+    return f"am:import-run:{run_id}:queued"
+
+
+def import_run_tell_managers(*, run: ImportRun) -> None:
+    """A run lost on every try: its page and the dashboard say so (worker_lost); email too where configured."""
+    from django.core.mail import send_mail
+
+    from subscribers.models import Membership, Role
+
+    if not settings.EMAIL_CONFIGURED:
+        return
+    emails = list(
+        Membership.objects.filter(account_id=run.account_id, role=Role.MANAGER, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if not emails:
+        return
+    try:
+        send_mail(
+            f"Import of {run.file_name} failed",
+            f"The import #{run.pk} of “{run.file_name}” ({run.get_source_display()}) could not finish: the worker "
+            "running it stopped on every try. Nothing was changed. Upload the file again, or ask your billing "
+            "system to send it again.",
+            None,
+            emails,
+        )
+    except Exception:  # the banner and the run page still tell them
+        logger.exception("could not email the managers of account %s about import run %s", run.account_id, run.pk)
+
+
 def _locked_run(run: ImportRun) -> ImportRun:
     return ImportRun.objects.select_for_update().get(pk=run.pk)
 
@@ -182,6 +246,7 @@ def _locked_run(run: ImportRun) -> ImportRun:
 def import_run_confirm(*, run: ImportRun, user, actor_name: str = "") -> ImportRun:
     """A manager (or an API client, `user` None and `actor_name` its key) lets a run held by the guard go ahead;
     the changes are decided again on the list as it is now."""
+    queue_check(QUEUE)
     run = _locked_run(run)
     if run.stage != Stage.AWAITING_CONFIRMATION:
         raise ImportRefused("wrong_stage", "This import is not waiting for a confirmation.")
@@ -190,7 +255,7 @@ def import_run_confirm(*, run: ImportRun, user, actor_name: str = "") -> ImportR
     run.stage = Stage.APPLYING
     run.error = ""
     run.save(update_fields=["stage", "error"])
-    _enqueue("imports.jobs.import_run_job", run.pk, True)
+    transaction.on_commit(lambda: import_run_enqueue(run=run, args=(run.pk, True)))
     _run_audit(run, "confirmed", user, actor_name)
     return run
 
@@ -230,6 +295,7 @@ def _check_undoable(run: ImportRun) -> None:
 
 @transaction.atomic
 def import_run_undo(*, run: ImportRun, user) -> ImportRun:
+    queue_check(QUEUE)
     run = _locked_run(run)
     _check_undoable(run)
     undo = ImportRun.objects.create(
@@ -244,7 +310,7 @@ def import_run_undo(*, run: ImportRun, user) -> ImportRun:
         file_name=f"Undo of import #{run.pk} ({run.file_name})"[:255],
         undo_of=run,
     )
-    _enqueue("imports.jobs.import_undo_job", undo.pk)
+    transaction.on_commit(lambda: import_run_enqueue(run=undo))
     _run_audit(run, "undone", user)
     return undo
 

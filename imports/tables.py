@@ -5,7 +5,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from imports.models import ImportConfiguration, ImportResult, ImportRun, Layout, Mode, ResultOutcome, Stage
-from imports.selectors import OUTCOME_ORDER
+from imports.selectors import OUTCOME_ORDER, figure_value
+from subscribers import phones
 
 TEMPLATE = "imports/_table.html"
 
@@ -47,7 +48,7 @@ class ResultTable(tables.Table):
 
     def render_phone(self, value, record):
         if value:
-            return value
+            return phones.format_national(value)
         if record.raw_value:
             return format_html('<span class="muted" title="As the file has it">{}</span>', record.raw_value)
         return "–"
@@ -117,21 +118,33 @@ class RunTable(tables.Table):
         return "Preformatted"
 
     def render_mode(self, record):
+        if record.undo_of_id:
+            return f"Undo of import #{record.undo_of_id}"
         if record.mode == Mode.STANDARD:
             return record.get_action_display()
         return record.get_mode_display()
 
     def render_counts(self, record):
+        # A run that changed nothing must not read as if it had: its counts are only what it would have done.
+        if record.stage == Stage.CANCELLED:
+            return "Cancelled: nothing changed"
+        if record.stage == Stage.FAILED:
+            return "Failed: nothing changed"
         counts = record.counts or {}
         parts = []
         for key, label in OUTCOME_ORDER:
-            value = counts.get(key) or 0
+            value = figure_value(counts, key)
             if value:
                 text = f"{value:,} {label.lower()}"
                 if key == "opted_in" and counts.get("new"):
                     text += f" ({counts['new']:,} new)"
                 parts.append(text)
-        return " · ".join(parts) if parts else "–"
+        if not parts:
+            return "–"
+        text = " · ".join(parts)
+        if record.dry_run or record.stage == Stage.AWAITING_CONFIRMATION:
+            return f"Would be: {text}"
+        return text
 
     def render_stage(self, value, record):
         label = Stage(value).label if value in Stage.values else value

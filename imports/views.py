@@ -198,6 +198,7 @@ def _run_context(request, run: ImportRun) -> dict:
         "polling": _polls(run),
         "is_manager": is_manager,
         "can_decide": is_manager and run.stage == Stage.AWAITING_CONFIRMATION,
+        "guard": selectors.guard_figures(run=run),
         "undone_by": undone_by,
         "can_undo": is_manager
         and run.stage == Stage.DONE

@@ -39,6 +39,11 @@ class Gateway:
     def send(self, *, sender: str, to: str, body: str, status_callback: str = "") -> SendResult:
         raise NotImplementedError
 
+    def lookup(self, *, sender: str, to: str, body: str, since) -> SendResult | None:
+        """Whether a text caught in flight (its worker died during the hand-over) reached the provider: its result,
+        SendResult("", "queued") when the provider has no trace of it, or None when the provider cannot tell."""
+        return None
+
 
 _ids = itertools.count(1)
 
@@ -55,6 +60,12 @@ class MemoryGateway(Gateway):
         provider_id = f"MM{next(_ids):032d}"
         outbox.append(Sent(sender, to, body, provider_id))
         return SendResult(provider_id, "sent")
+
+    def lookup(self, *, sender: str, to: str, body: str, since) -> SendResult | None:
+        for sent in reversed(outbox):
+            if (sent.sender, sent.to, sent.body) == (sender, to, body) and sent.sent_at >= since:
+                return SendResult(sent.provider_id, "sent")
+        return SendResult("", "queued")
 
 
 class ConsoleGateway(Gateway):
@@ -88,6 +99,21 @@ class TwilioGateway(Gateway):
             return SendResult("", "failed", str(exc)[:300])
         status = "failed" if message.status in ("failed", "undelivered") else "sent"
         return SendResult(message.sid, status, message.error_message or "")
+
+    def lookup(self, *, sender: str, to: str, body: str, since) -> SendResult | None:
+        """Twilio lists the messages to a number since a date: one with this body and sender is the text."""
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            messages = self.client.messages.list(to=to, from_=sender, date_sent_after=since, limit=20)
+        except TwilioException:
+            return None
+        for message in messages:
+            if message.body == body:
+                status = "failed" if message.status in ("failed", "undelivered") else "sent"
+                return SendResult(message.sid, status, message.error_message or "")
+        # Messages still queued at Twilio may carry no date_sent yet: not finding it is not proof it never went.
+        return None
 
 
 BACKENDS = {"console": ConsoleGateway, "memory": MemoryGateway, "twilio": TwilioGateway}

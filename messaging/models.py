@@ -122,6 +122,8 @@ class DeliveryStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
     BLOCKED = "blocked", "Blocked"
+    # Caught in flight when its worker died, and the provider cannot say whether it took it: not sent again.
+    UNKNOWN = "unknown", "Unknown"
 
 
 class Alert(models.Model):
@@ -159,6 +161,10 @@ class Alert(models.Model):
     failed_count = models.PositiveIntegerField(default=0)
     blocked_count = models.PositiveIntegerField(default=0)
     blocked_before = models.PositiveIntegerField(default=0, help_text="Numbers in the selection not opted in")
+    unknown_count = models.PositiveIntegerField(
+        default=0, help_text="Texts in flight when a worker died that the provider could not account for"
+    )
+    resumed = models.PositiveSmallIntegerField(default=0, help_text="Times sending resumed after a worker died")
     error = models.TextField(blank=True)
 
     class Meta:
@@ -170,7 +176,7 @@ class Alert(models.Model):
 
     @property
     def processed(self) -> int:
-        return self.sent_count + self.failed_count + self.blocked_at_send
+        return self.sent_count + self.failed_count + self.unknown_count + self.blocked_at_send
 
     @property
     def blocked_at_send(self) -> int:

@@ -256,6 +256,9 @@ def inbound_receive(*, to: str, phone: str, body: str, message_sid: str) -> Inbo
             message.forward = InboundMessage.Forward.PENDING
             transaction.on_commit(lambda: _enqueue_forward(message))
         message.save(update_fields=["meaning", "forward", "respond_by"])
+    from alertmanager import metrics
+
+    metrics.INBOUND_KEYWORDS.labels(kind=str(meaning)).inc()
     return Inbound(message, meaning)
 
 
@@ -716,6 +719,9 @@ def alert_create(
     if any(tag.account_id != account.pk for tag in tags):
         raise ServiceError("foreign_tag", "Pick tags of this account.", field="tags")
     sender_of(account)
+    from alertmanager.jobqueue import queue_check
+
+    queue_check("default")
     with transaction.atomic():
         repeat = _repeat_of(account, body, target, tags)
         if repeat is not None and not repeat_confirmed:
@@ -747,31 +753,39 @@ def alert_create(
 def _enqueue_alert(alert_id: int, not_before=None) -> None:
     from messaging import jobs
 
-    queue = django_rq.get_queue("default")
     if not_before is not None:
-        # Held by quiet hours: the worker's scheduler (--with-scheduler) starts it when they end.
-        queue.enqueue_at(not_before, jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+        # Held by quiet hours: the worker's scheduler (--with-scheduler) starts it when they end (the janitor
+        # leaves it alone until then).
+        django_rq.get_queue("default", commit_mode="auto").enqueue_at(
+            not_before, jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT
+        )
         return
-    queue.enqueue(jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT)
+    try:
+        redis = _inflight_redis()
+        redis.set(f"am:alert:{alert_id}:queued", "1", ex=settings.ALERT_JOB_TIMEOUT)
+        django_rq.get_queue("default", commit_mode="auto").enqueue(
+            jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT
+        )
+    except Exception as exc:  # Redis went away after the check: the janitor queues it once Redis answers
+        logger.warning("alert %s could not be queued yet (%s); the janitor will queue it", alert_id, exc)
 
 
 def alert_send(*, alert_id: int) -> Alert:
-    """Send an alert in batches, each number at most once, only while it is opted in."""
+    """Send an alert in batches, each number at most once, only while it is opted in.
+
+    Run again after its worker died (alerts_resume), it first settles the texts caught in flight, then sends
+    only what was never handed to the provider."""
     alert = Alert.objects.select_related("account").get(pk=alert_id)
     if alert.finished:
         return alert
     if alert.not_before is not None and alert.stage == Alert.Stage.QUEUED and timezone.now() < alert.not_before:
         return alert  # started early (a retry, a manual run): the scheduled job sends it when quiet hours end
     sender = sender_of(alert.account)
+    gateway = get_gateway()
     if alert.stage == Alert.Stage.QUEUED:
         _alert_snapshot(alert, sender)
     else:
-        # The job ran before and stopped mid-batch: a text in flight may have gone, so it is not sent again.
-        interrupted = OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.FAILED, error="Interrupted while sending; not sent again to avoid a duplicate"
-        )
-        Alert.objects.filter(pk=alert.pk).update(failed_count=F("failed_count") + interrupted)
-    gateway = get_gateway()
+        _alert_reconcile(alert, gateway, sender)
     callback = status_callback_url()
     size = settings.ALERT_BATCH_SIZE
     while True:
@@ -784,8 +798,64 @@ def alert_send(*, alert_id: int) -> Alert:
             break
         _alert_send_batch(alert, gateway, sender, callback, batch)
     Alert.objects.filter(pk=alert.pk).update(stage=Alert.Stage.DONE, finished_at=timezone.now())
+    _inflight_redis().delete(_inflight_key(alert.pk))
     alert.refresh_from_db()
     return alert
+
+
+def _inflight_redis():
+    return django_rq.get_connection("default")
+
+
+def _inflight_key(alert_id: int) -> str:
+    return f"am:alert:{alert_id}:inflight"
+
+
+_HANDING = "-"
+
+
+def _alert_reconcile(alert: Alert, gateway, sender: str) -> None:
+    """Texts left `sending` by a worker that died: what the in-flight marks (or the provider) say became of them.
+
+    No mark: never handed over, queued again. A result mark: the provider took it, recorded as it answered. A
+    hand-over mark without a result: the provider is asked; when it cannot tell, `unknown` (never re-sent, never
+    reported failed)."""
+    marks = {int(k): v.decode() for k, v in _inflight_redis().hgetall(_inflight_key(alert.pk)).items()}
+    stuck = list(
+        OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.SENDING).values_list(
+            "id", "phone", "updated_at"
+        )
+    )
+    results: list[tuple[int, str, str, str]] = []
+    for pk, phone, since in stuck:
+        mark = marks.get(pk)
+        if mark is None:
+            results.append((pk, DeliveryStatus.QUEUED, "", ""))
+        elif mark == _HANDING:
+            found = gateway.lookup(sender=sender, to=phone, body=alert.body, since=since - timedelta(minutes=1))
+            if found is None:
+                results.append(
+                    (
+                        pk,
+                        DeliveryStatus.UNKNOWN,
+                        "",
+                        "In flight when the worker stopped; the provider cannot say whether it was sent",
+                    )
+                )
+            elif found.status == DeliveryStatus.QUEUED:
+                results.append((pk, DeliveryStatus.QUEUED, "", ""))
+            else:
+                results.append((pk, found.status, found.provider_id, found.error[:300]))
+        else:
+            status, provider_id, error = mark.split("|", 2)
+            results.append((pk, status, provider_id, error))
+    with transaction.atomic():
+        _record_results(results)
+        _count_results(alert, [r for r in results if r[1] != DeliveryStatus.QUEUED])
+    requeued = sum(1 for r in results if r[1] == DeliveryStatus.QUEUED)
+    logger.warning(
+        "alert %s resumed: %s texts in flight settled, %s queued again", alert.pk, len(results) - requeued, requeued
+    )
 
 
 def _alert_snapshot(alert: Alert, sender: str) -> None:
@@ -816,9 +886,9 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             m_error=Case(
                 When(reaches, then=Value("")),
                 *[When(opted_in & Q(exists), then=Value(BLOCK_TEXT[reason])) for reason, exists in line_blocks],
-                When(status=Status.PENDING, then=Value("Not opted in: waiting for YES")),
-                When(status=Status.SUSPENDED, then=Value("Not opted in: suspended")),
-                default=Value("Not opted in: opted out"),
+                When(status=Status.PENDING, then=Value(f"{NOT_OPTED_IN}: waiting for YES")),
+                When(status=Status.SUSPENDED, then=Value(f"{NOT_OPTED_IN}: suspended")),
+                default=Value(f"{NOT_OPTED_IN}: opted out"),
                 output_field=CharField(),
             ),
             m_created=Value(now, DateTimeField()),
@@ -843,7 +913,9 @@ def _alert_snapshot(alert: Alert, sender: str) -> None:
             .annotate(n=Count("id"))
             .values_list("status", "n")
         )
-        blocked = counts.get(DeliveryStatus.BLOCKED, 0)
+        # Numbers of the selection that are not opted in were never the alert's to send: logged, but not counted
+        # as blocked, which is for opted-in numbers kept from it (landline, unreachable, a STOP meanwhile).
+        blocked = counts.get(DeliveryStatus.BLOCKED, 0) - _not_opted_in(alert).count()
         Alert.objects.filter(pk=alert.pk).update(
             stage=Alert.Stage.SENDING, started_at=now, total=counts.get(DeliveryStatus.QUEUED, 0),
             blocked_before=blocked, blocked_count=blocked,
@@ -865,6 +937,8 @@ def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: 
         OutboundMessage.objects.filter(id__in=[pk for pk, _, _ in batch]).update(
             status=DeliveryStatus.SENDING, updated_at=now
         )
+    marks = _inflight_redis()
+    key = _inflight_key(alert.pk)
     results: list[tuple[int, str, str, str]] = []
     recheck = settings.ALERT_RECHECK_SECONDS
     checked = time.monotonic()
@@ -876,20 +950,75 @@ def _alert_send_batch(alert: Alert, gateway, sender: str, callback: str, batch: 
         if phone not in allowed:
             results.append((pk, DeliveryStatus.BLOCKED, "", "Opted out before its turn"))
             continue
+        # The marks say, should this process die, which texts were handed over and what the provider answered:
+        # one Redis write before and one after each hand-over, far cheaper than a row update each.
+        marks.hset(key, pk, _HANDING)
         try:
             result = gateway.send(sender=sender, to=phone, body=body or alert.body, status_callback=callback)
         except Exception as exc:
             result = SendResult("", DeliveryStatus.FAILED, str(exc)[:300])
+        marks.hset(key, pk, f"{result.status}|{result.provider_id}|{result.error[:300]}")
         results.append((pk, result.status, result.provider_id, result.error[:300]))
-    _record_results(results)
+    # The statuses and the alert's counters in one commit: a worker killed in between would leave texts sent but
+    # never counted (they are no longer `sending`, so resuming would not see them).
+    with transaction.atomic():
+        _record_results(results)
+        _count_results(alert, results)
+    marks.hdel(key, *[pk for pk, _ in batch])
+
+
+def _count_results(alert: Alert, results: list[tuple[int, str, str, str]]) -> None:
+    from alertmanager import metrics
+
     sent = sum(1 for r in results if r[1] in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED))
     failed = sum(1 for r in results if r[1] == DeliveryStatus.FAILED)
     blocked = sum(1 for r in results if r[1] == DeliveryStatus.BLOCKED)
+    unknown = sum(1 for r in results if r[1] == DeliveryStatus.UNKNOWN)
     Alert.objects.filter(pk=alert.pk).update(
         sent_count=F("sent_count") + sent,
         failed_count=F("failed_count") + failed,
         blocked_count=F("blocked_count") + blocked,
+        unknown_count=F("unknown_count") + unknown,
     )
+    for label, count in (("sent", sent), ("failed", failed), ("refused", blocked), ("unknown", unknown)):
+        if count:
+            metrics.TEXTS.labels(result=label).inc(count)
+
+
+def alerts_resume(*, now=None) -> int:
+    """Queue again the alerts whose worker died (no lease for a lease period and more), or that Redis missed
+    when they were created. Run by the janitor, so an alert resumes within a minute."""
+    from alertmanager.jobqueue import lease_exists
+
+    now = now or timezone.now()
+    grace = now - timedelta(seconds=settings.IMPORT_LEASE_SECONDS * 2)
+    resumed = 0
+    candidates = Alert.objects.filter(
+        Q(stage=Alert.Stage.SENDING, started_at__lt=grace)
+        # Held by quiet hours: the scheduler starts it when they end; lost only if it has not started by then.
+        | (Q(stage=Alert.Stage.QUEUED, created_at__lt=grace) & (Q(not_before__isnull=True) | Q(not_before__lt=grace)))
+    ).values_list("id", flat=True)
+    for alert_id in candidates:
+        if lease_exists(alert_lease_key(alert_id)) or _alert_waits_in_queue(alert_id):
+            continue
+        Alert.objects.filter(pk=alert_id).update(resumed=F("resumed") + 1, started_at=now)
+        _enqueue_alert(alert_id)
+        resumed += 1
+        logger.warning("alert %s lost its worker (or its job); queued again", alert_id)
+    if resumed:
+        from alertmanager import metrics
+
+        metrics.ALERTS_RESUMED.inc(resumed)
+    return resumed
+
+
+def alert_lease_key(alert_id: int) -> str:
+    return f"am:alert:{alert_id}:lease"
+
+
+def _alert_waits_in_queue(alert_id: int) -> bool:
+    # Set when the job is queued, dropped when it starts: a job still waiting behind others is not lost.
+    return bool(_inflight_redis().exists(f"am:alert:{alert_id}:queued"))
 
 
 def _record_results(results: list[tuple[int, str, str, str]]) -> None:
@@ -914,11 +1043,33 @@ def _record_results(results: list[tuple[int, str, str, str]]) -> None:
     OutboundMessage.objects.bulk_update(objs, ["status", "provider_id", "error", "updated_at"], batch_size=200)
 
 
+NOT_OPTED_IN = "Not opted in"
+
+
+def _not_opted_in(alert: Alert):
+    return OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.BLOCKED, error__startswith=NOT_OPTED_IN)
+
+
 def alert_delivery_counts(*, alert: Alert) -> dict[str, int]:
+    """Per delivery status, with the selection's numbers that were not opted in apart from the blocked ones
+    (key `not_opted_in`)."""
     rows = OutboundMessage.objects.filter(alert=alert).values_list("status").annotate(n=Count("id"))
     counts = {status: 0 for status in DeliveryStatus.values}
     counts.update(dict(rows.values_list("status", "n")))
+    counts["not_opted_in"] = _not_opted_in(alert).count()
+    counts[DeliveryStatus.BLOCKED] -= counts["not_opted_in"]
     return counts
+
+
+def alert_log(*, alert: Alert, status: str = ""):
+    log = OutboundMessage.objects.filter(alert=alert)
+    if status == "not_opted_in":
+        return log.filter(status=DeliveryStatus.BLOCKED, error__startswith=NOT_OPTED_IN)
+    if status == DeliveryStatus.BLOCKED:
+        return log.filter(status=status).exclude(error__startswith=NOT_OPTED_IN)
+    if status in DeliveryStatus.values:
+        return log.filter(status=status)
+    return log
 
 
 def tags_for_account(*, account: Account, ids) -> list[Tag]:

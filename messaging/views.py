@@ -214,10 +214,8 @@ def alert_new(request):
 @require_GET
 def alert_detail(request, pk):
     alert = _get_alert_for_request(request, pk)
-    log = OutboundMessage.objects.filter(alert=alert)
     status = request.GET.get("status", "")
-    if status in DeliveryStatus.values:
-        log = log.filter(status=status)
+    log = services.alert_log(alert=alert, status=status)
     table = DeliveryLogTable(log, order_by="phone")
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     counts = services.alert_delivery_counts(alert=alert)
@@ -239,9 +237,11 @@ def _chart(counts: dict[str, int]) -> list[dict]:
     order = [DeliveryStatus.DELIVERED, DeliveryStatus.SENT, DeliveryStatus.QUEUED, DeliveryStatus.SENDING,
              DeliveryStatus.FAILED, DeliveryStatus.BLOCKED]  # fmt: skip
     top = max([counts.get(s, 0) for s in order] + [1])
+    bars = [(s, s.label) for s in order] + [("not_opted_in", "Not opted in (not sent)")]
+    top = max(top, counts.get("not_opted_in", 0))
     return [
-        {"status": s, "label": s.label, "count": counts.get(s, 0), "width": round(100 * counts.get(s, 0) / top, 1)}
-        for s in order
+        {"status": s, "label": label, "count": counts.get(s, 0), "width": round(100 * counts.get(s, 0) / top, 1)}
+        for s, label in bars
     ]
 
 

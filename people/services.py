@@ -122,6 +122,9 @@ def login_failure_record(
     *, username: str, ip: str | None, stage: str, user=None, now: float | None = None
 ) -> LoginGate:
     """Count one failed password or second-factor code for `username` and `ip`; returns the locks now in force."""
+    from alertmanager import metrics
+
+    metrics.FAILED_LOGINS.labels(step=stage).inc()
     now = time.time() if now is None else now
     stage_label = "wrong password" if stage == "password" else "wrong second-factor code"
     _audit_for_user(

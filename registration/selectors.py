@@ -3,7 +3,7 @@ from django.db.models import Prefetch
 from messaging.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, keyword_clean
 from messaging.models import Alert, MessagingSettings, default_texts
 from registration import rules
-from registration.models import Brand, TextingNumber
+from registration.models import Brand, Campaign, RegistrationStatus, TextingNumber
 from subscribers import phones
 from subscribers.models import Account, Membership
 
@@ -84,3 +84,15 @@ def campaign_initial(*, account: Account, brand: Brand) -> dict:
     for number, sample in enumerate(samples, start=1):
         initial[f"sample_{number}"] = sample
     return initial
+
+
+def registration_gap(*, account: Account) -> str:
+    """What keeps the account's texts from being registered 10DLC traffic, in a sentence; empty when the brand and
+    at least one campaign are verified. Carriers block or filter unregistered traffic, so alerts may not arrive."""
+    brand = account_brand(account=account)
+    if brand is None or brand.status != RegistrationStatus.VERIFIED:
+        state = "is not registered" if brand is None else f"is {brand.get_status_display().lower()}, not verified"
+        return f"Your brand {state}."
+    if not Campaign.objects.filter(account=account, status=RegistrationStatus.VERIFIED).exists():
+        return "No campaign of yours is verified yet."
+    return ""

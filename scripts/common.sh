@@ -70,3 +70,18 @@ ensure_postgres() {
   echo "PostgreSQL does not answer on 127.0.0.1:5432." >&2
   return 1
 }
+
+# wait_for_port HOST PORT [SECONDS]: until something accepts connections there (0), or the time is up (1), so a
+# script says "running at" only once the server answers.
+wait_for_port() {
+  local host="$1" port="$2" seconds="${3:-60}" tries
+  tries=$((seconds * 10))
+  for _ in $(seq 1 "$tries"); do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "Nothing answers on $host:$port after $seconds s." >&2
+  return 1
+}

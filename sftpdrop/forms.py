@@ -2,6 +2,7 @@ from django import forms
 from django.db.models import F
 
 from sftpdrop import services
+from sftpdrop.models import PREFORMATTED_ACTIONS
 
 
 class CredentialForm(forms.Form):
@@ -27,7 +28,14 @@ class DropSettingsForm(forms.Form):
     preformatted_default = forms.BooleanField(
         label="Use Preformatted opt-in as the SFTP default",
         required=False,
-        help_text="Files are read as Preformatted (phone in column A, tags after it) and their numbers opted in.",
+        help_text="Files are read as Preformatted (phone in column A, tags after it), with the action below.",
+    )
+    preformatted_action = forms.ChoiceField(
+        label="What Preformatted files do",
+        choices=PREFORMATTED_ACTIONS,
+        initial="opt_in",
+        required=False,
+        help_text="What happens to the numbers of a Preformatted file dropped here, as on the upload page.",
     )
     configuration = forms.ModelChoiceField(
         label="Approved configuration for SFTP files",
@@ -36,6 +44,9 @@ class DropSettingsForm(forms.Form):
         empty_label="The only approved configuration",
         help_text="Needed only when several configurations are approved.",
     )
+
+    def clean_preformatted_action(self) -> str:
+        return self.cleaned_data["preformatted_action"] or "opt_in"
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)

@@ -51,6 +51,17 @@ class SftpCredential(models.Model):
         return bool(self.public_key)
 
 
+# The Preformatted actions (imports.models.Action), written out so this app's migrations need not follow another's.
+PREFORMATTED_ACTIONS = [
+    ("opt_in", "Opt in (with tags)"),
+    ("opt_out", "Opt out"),
+    ("suspend", "Suspend"),
+    ("reactivate", "Reactivate"),
+    ("add_tags", "Add tags"),
+    ("remove_tags", "Remove tags"),
+]
+
+
 class SftpSettings(models.Model):
     """How files dropped over SFTP are imported for one account."""
 
@@ -60,6 +71,8 @@ class SftpSettings(models.Model):
         default=False,
         help_text="Files are read as Preformatted (phone in column A, tags after it) and opted in.",
     )
+    # What a Preformatted file dropped over SFTP does to its numbers, as the upload page's action does.
+    preformatted_action = models.CharField(max_length=16, choices=PREFORMATTED_ACTIONS, default="opt_in")
     # Needed only when several configurations are approved; one approved configuration is used as is.
     configuration = models.ForeignKey(
         "imports.ImportConfiguration", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

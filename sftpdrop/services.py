@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.models import Kind
 from audit.services import audit_record
 from sftpdrop import lockout
-from sftpdrop.models import SftpAddressBlock, SftpCredential, SftpLoginFailure, SftpSettings
+from sftpdrop.models import PREFORMATTED_ACTIONS, SftpAddressBlock, SftpCredential, SftpLoginFailure, SftpSettings
 from subscribers.models import Account
 from subscribers.services import ServiceError
 
@@ -270,7 +270,7 @@ def sftp_settings_get(*, account: Account) -> SftpSettings:
 
 @transaction.atomic
 def sftp_settings_update(
-    *, account: Account, preformatted_default: bool, configuration=None, user=None
+    *, account: Account, preformatted_default: bool, configuration=None, preformatted_action: str = "opt_in", user=None
 ) -> SftpSettings:
     if configuration is not None and (configuration.account_id != account.pk or not configuration.is_approved):
         raise DropRefused(
@@ -280,6 +280,7 @@ def sftp_settings_update(
         account=account,
         defaults={
             "preformatted_default": preformatted_default,
+            "preformatted_action": preformatted_action,
             "configuration": configuration,
             "updated_at": timezone.now(),
         },
@@ -289,7 +290,7 @@ def sftp_settings_update(
         action="sftp_import",
         summary="SFTP files imported "
         + (
-            "as Preformatted opt-in"
+            f"as Preformatted, {_action_label(preformatted_action).lower()}"
             if preformatted_default
             else f"with “{configuration}”"
             if configuration
@@ -308,16 +309,21 @@ def approved_configurations(*, account: Account) -> list:
     return [configuration for configuration in found if configuration.is_approved]
 
 
+def _action_label(action: str) -> str:
+    return dict(PREFORMATTED_ACTIONS).get(action, action)
+
+
 @dataclass(frozen=True)
 class DropTarget:
-    """What files dropped now are imported with: an approved configuration, or Preformatted opt-in."""
+    """What files dropped now are imported with: an approved configuration, or Preformatted with an action."""
 
     configuration: object | None
+    action: str = "opt_in"
 
     @property
     def label(self) -> str:
         if self.configuration is None:
-            return "Preformatted, opt in"
+            return f"Preformatted, {_action_label(self.action).lower()}"
         return f"the configuration “{self.configuration.name}”"
 
 
@@ -325,7 +331,7 @@ def drop_target(*, account: Account) -> DropTarget:
     """The import set-up for dropped files, or DropRefused with a message the SFTP client is shown."""
     chosen = sftp_settings_get(account=account)
     if chosen.preformatted_default:
-        return DropTarget(None)
+        return DropTarget(None, chosen.preformatted_action)
     if chosen.configuration is not None:
         if chosen.configuration.is_approved:
             return DropTarget(chosen.configuration)
@@ -380,7 +386,7 @@ def drop_upload_finish(*, login: Login, path, file_name: str):
             file_name=file_name,
             source=RunSource.SFTP,
             configuration=target.configuration,
-            action=Action.OPT_IN,
+            action=target.action if target.configuration is None else Action.OPT_IN,
         )
     except ImportRefused as exc:
         raise DropRefused(exc.code, exc.detail) from None

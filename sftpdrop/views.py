@@ -21,7 +21,7 @@ def _get_credential_for_request(request):
 
 def _address(request) -> tuple[str, int]:
     host = settings.SFTP_PUBLIC_HOST or split_domain_port(request.get_host())[0] or "localhost"
-    return host, settings.SFTP_PUBLIC_PORT
+    return host, settings.SFTP_PUBLIC_PORT or settings.SFTP_PORT
 
 
 def _page(request, *, credential_form=None, settings_form=None, secret=None, status=200):
@@ -51,6 +51,7 @@ def _page(request, *, credential_form=None, settings_form=None, secret=None, sta
             account=account,
             initial={
                 "preformatted_default": drop_settings.preformatted_default,
+                "preformatted_action": drop_settings.preformatted_action,
                 "configuration": drop_settings.configuration,
             },
         ),

@@ -1,10 +1,30 @@
 """Django admin for support staff: every account, searchable; status changes go through the service."""
 
+import re
+
 from django.contrib import admin, messages
 
 from subscribers import services
 from subscribers.models import Account, Membership, OptEvent, Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError
+
+# A search that is only a phone number in one of its usual shapes: (218) 555-0199, 555-0199, 218.555.0199, +1 …
+_PHONE_SEARCH = re.compile(r"^\+?[\d\s().-]{4,}$")
+
+
+class PhoneSearchMixin:
+    """Finds a number however it is typed, as the managers' search does: the stored E.164 `+12185550199` holds
+    `555-0199` only once the punctuation is gone."""
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        digits = re.sub(r"\D", "", term)
+        if _PHONE_SEARCH.match(term) and len(digits) >= 4:
+            if len(digits) == 11 and digits.startswith("1"):
+                digits = digits[1:]
+            results = results | queryset.filter(phone__contains=digits)
+        return results, may_have_duplicates
 
 
 class MembershipInline(admin.TabularInline):
@@ -129,7 +149,7 @@ def _support_action(action_name: str, label: str):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = ["phone", "account", "status", "opted_out_by", "first_seen", "status_changed", "removed_at"]
     list_filter = ["status", "opted_out_by", "account", ("removed_at", admin.EmptyFieldListFilter)]
     search_fields = ["phone", "account__name", "account__slug", "tags__name"]
@@ -153,7 +173,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(OptEvent)
-class OptEventAdmin(admin.ModelAdmin):
+class OptEventAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "account",

@@ -258,6 +258,9 @@ def export_start(
 ) -> ExportJob:
     import django_rq
 
+    from alertmanager.jobqueue import queue_check
+
+    queue_check("default")
     _sweep()
     job = ExportJob(
         token=secrets.token_hex(16), account_id=account.pk, user_id=user.pk, fmt=fmt, query=query.urlencode(),

@@ -66,6 +66,8 @@ class Account(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="America/Chicago", choices=TIME_ZONE_CHOICES)
     created_at = models.DateTimeField(default=timezone.now)
+    # When a manager dismissed the dashboard's first-run guide (empty: it is shown until every step is done).
+    guide_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -746,3 +746,22 @@ def tag_delete(*, account: Account, tag: Tag, cause: Cause) -> BulkResult:
         changed = cursor.rowcount
     tag.delete()
     return BulkResult(changed=changed)
+
+
+def tags_empty(*, account: Account):
+    """The account's tags that no number on the list carries (a deleted number's links are cleared with it)."""
+    held = SubscriberTag.objects.filter(tag__account=account, subscriber__removed_at__isnull=True).values("tag_id")
+    return Tag.objects.filter(account=account).exclude(pk__in=held)
+
+
+@transaction.atomic
+def tags_remove_empty(*, account: Account) -> list[str]:
+    """Delete the tags no number carries; returns their names. No number changes, so no opt event is written."""
+    empty = list(tags_empty(account=account).select_for_update().order_by("name"))
+    Tag.objects.filter(pk__in=[tag.pk for tag in empty]).delete()
+    return [tag.name for tag in empty]
+
+
+def account_guide_dismiss(*, account: Account) -> None:
+    """The dashboard's first-run guide is not shown again to anyone of the account."""
+    Account.objects.filter(pk=account.pk, guide_dismissed_at__isnull=True).update(guide_dismissed_at=timezone.now())

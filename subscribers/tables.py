@@ -92,6 +92,8 @@ class TagTable(tables.Table):
 
     def render_actions(self, record):
         url = reverse("subscribers:tag", args=[record.pk])
+        # The tag's name goes to screen readers in the link's label, not as hidden text that copies and plain-text
+        # views show as a second name in the row.
         return format_html(
-            '<a href="{}">Rename, merge or delete<span class="visually-hidden"> {}</span></a>', url, record.name
+            '<a href="{}" aria-label="Rename, merge or delete {}">Rename, merge or delete</a>', url, record.name
         )

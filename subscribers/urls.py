@@ -12,6 +12,7 @@ urlpatterns = [
     path("exports/<slug:token>/", views.export_status, name="export_status"),
     path("exports/<slug:token>/download/", views.export_download, name="export_download"),
     path("tags/", views.tag_list, name="tags"),
+    path("tags/remove-empty/", views.tags_remove_empty, name="tags_remove_empty"),
     path("tags/<int:pk>/", views.tag_detail, name="tag"),
     path("usage/", views.usage, name="usage"),
     path("consent-ledger/", views.consent_ledger, name="consent_ledger"),

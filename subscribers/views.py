@@ -34,9 +34,17 @@ from subscribers.tenancy import SESSION_KEY, manager_required, member_required
 from subscribers.transitions import Action, Refusal, State, decide
 
 
-@member_required
 def home(request):
-    """Managers land on the dashboard, uploaders on the FileUploader."""
+    """Managers land on the dashboard, uploaders on the FileUploader, support staff (no account of their own) in
+    the admin, where their work is, instead of a 403."""
+    user = request.user
+    if user.is_authenticated and user.is_staff and not Membership.objects.filter(user=user).exists():
+        return redirect("admin:index")
+    return _member_home(request)
+
+
+@member_required
+def _member_home(request):
     if request.membership.role == Role.MANAGER:
         return redirect("dashboard")
     try:
@@ -82,6 +90,8 @@ def dashboard(request):
         "month_start": selectors.month_start(account),
         "new_this_month": selectors.new_numbers_since(account=account, since=selectors.month_start(account)),
         "inbox": _inbox_summary(account),
+        "guide": selectors.first_run_guide(account=account),
+        "lost_imports": _lost_imports(account),
     }
     return render(request, "subscribers/dashboard.html", context)
 
@@ -93,6 +103,26 @@ def _inbox_summary(account) -> dict:
     open_items = inbox_open(account=account)
     first = open_items.values_list("respond_by", flat=True).first()
     return {"count": open_items.count(), "respond_by": first}
+
+
+@manager_required
+@require_POST
+def guide_dismiss(request):
+    services.account_guide_dismiss(account=request.account)
+    messages.info(request, "The first-steps guide is hidden.")
+    return redirect("dashboard")
+
+
+def _lost_imports(account):
+    """Imports of the last week that failed because their worker died on every try: a nightly sync to send again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from imports.models import ImportRun
+
+    since = timezone.now() - timedelta(days=7)
+    return list(ImportRun.objects.filter(account=account, worker_lost=True, finished_at__gte=since)[:5])
 
 
 def _url_or_none(name: str) -> str | None:
@@ -512,9 +542,13 @@ def subscriber_export(request):
         query = request.GET.copy()
         query.pop("format", None)
         count = qs.count()
-        job = exports.export_start(
-            account=request.account, user=request.user, fmt=fmt, query=query, filters=filters, expected=count
-        )
+        try:
+            job = exports.export_start(
+                account=request.account, user=request.user, fmt=fmt, query=query, filters=filters, expected=count
+            )
+        except services.ServiceError as exc:  # the job queue is down: say so, keep the list as it was
+            messages.error(request, exc.detail)
+            return redirect(f"{reverse('subscribers:list')}?{query.urlencode()}")
         exports.export_record(
             account=request.account,
             user=request.user,
@@ -590,7 +624,21 @@ def export_download(request, token: str):
 def tag_list(request):
     table = TagTable(selectors.tags_with_counts(account=request.account), order_by=request.GET.get("sort", "name"))
     RequestConfig(request, paginate={"per_page": 100}).configure(table)
-    return render(request, "subscribers/tags.html", {"table": table})
+    empty = services.tags_empty(account=request.account).count()
+    return render(request, "subscribers/tags.html", {"table": table, "empty_tags": empty})
+
+
+@manager_required
+@require_POST
+def tags_remove_empty(request):
+    names = services.tags_remove_empty(account=request.account)
+    if names:
+        messages.success(
+            request, f"Removed {len(names):,} empty tag{'s' if len(names) != 1 else ''}: {', '.join(names)}."
+        )
+    else:
+        messages.info(request, "No empty tags to remove.")
+    return redirect("subscribers:tags")
 
 
 def _get_tag_for_request(request, pk: int) -> Tag:

@@ -31,7 +31,12 @@ def field_map_of(run: ImportRun) -> FieldMap | None:
 
 
 def read(run: ImportRun, path, progress) -> int:
-    return reading.stage(store.Tables(run.pk), path, field_map_of(run), progress)
+    header: list[str] = []
+    rows = reading.stage(store.Tables(run.pk), path, field_map_of(run), progress, header)
+    # Kept with the counts: the file is gone by the time the results say that it held no number.
+    run.counts = {"header": ", ".join(header)[:200]} if header else {}
+    ImportRun.objects.filter(pk=run.pk).update(counts=run.counts)
+    return rows
 
 
 @dataclass
@@ -66,12 +71,39 @@ def compare_and_apply(run: ImportRun, *, confirmed: bool = False) -> Outcome:
                 plan.write_results(tables, run_id=run.pk, applied=True)
                 store.apply_languages(tables, run.account_id)
                 stage = Stage.DONE
-            _finish(run, stage, summary.counts, summary.new_numbers)
+            applied = stage == Stage.DONE and not run.dry_run
+            counts = with_tag_counts(
+                run, summary.counts, numbers=summary.valid_numbers, tagged=plan.tag_counts(tables, applied=applied)
+            )
+            if stage == Stage.AWAITING_CONFIRMATION:
+                # What the guard's banner tells the manager: how many numbers it would stop, of how many.
+                counts |= {"stops": summary.stops, "opted_in_total": summary.opted_in_total}
+            _finish(run, stage, counts, summary.new_numbers)
     finally:
         plan.drop_derived(tables)
     if run.stage != Stage.AWAITING_CONFIRMATION:
         discard(run)
     return Outcome(run.stage, run.counts, run.new_numbers)
+
+
+def with_tag_counts(
+    run: ImportRun, counts: dict, *, numbers: int | None = None, tagged: tuple[int, int] | None = None
+) -> dict:
+    """The counts plus how many numbers gained and lost tags, whatever their outcome: a new number's outcome is
+    `opted_in` though it got the file's tags, so the outcome counts alone say "Tags added 0" while the per-number
+    rows list the tags. `tagged`: (gained, lost) as the engine's staged tables give them; else read from the
+    results just written (an undo). `numbers`: how many valid numbers the file held, so a file with none says so."""
+    if tagged is None:
+        results = ImportResult.objects.filter(run=run)
+        tagged = (results.exclude(tags_added=[]).count(), results.exclude(tags_removed=[]).count())
+    header = (run.counts or {}).get("header")
+    return {
+        **counts,
+        **({"header": header} if header else {}),
+        **({"numbers": numbers} if numbers is not None else {}),
+        "tagged": tagged[0],
+        "untagged": tagged[1],
+    }
 
 
 def _guard_trips(rules, summary: plan.Summary) -> bool:
@@ -114,7 +146,7 @@ def undo(run: ImportRun) -> Outcome:
                 user_id=run.started_by_id,
                 now=timezone.now(),
             )
-            _finish(run, Stage.DONE, counts, 0)
+            _finish(run, Stage.DONE, with_tag_counts(run, counts), 0)
     finally:
         store.drop(tables)
     return Outcome(run.stage, run.counts, 0)

@@ -74,7 +74,9 @@ def _entry(number: int, phone_cells: list, tag_cells: list) -> Entry:
     return Entry(number, phone_cells, tags)
 
 
-def preformatted(rows: Iterator[Row]) -> Iterator[Entry]:
+def preformatted(rows: Iterator[Row], header: list | None = None) -> Iterator[Entry]:
+    """`header`, when given, receives the cells of a first row skipped as a header, so a run that finds no number
+    can say which row it took for column names."""
     first = True
     for row in rows:
         if row.problem:
@@ -85,6 +87,8 @@ def preformatted(rows: Iterator[Row]) -> Iterator[Entry]:
         if first:
             first = False
             if _is_header(cells[0] if cells else None):
+                if header is not None:
+                    header.extend(str(cell) for cell in cells if cell is not None and str(cell).strip())
                 continue
         yield _entry(row.number, [cells[0] if cells else None], cells[1:])
 

@@ -141,8 +141,11 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
             f"FROM (SELECT *, {new_state} AS new_state, {decision} AS decision FROM ({numbers}) p) x"
         )
 
+    # In phone order: new numbers then take their ids in the order they are inserted (a volatile function is
+    # evaluated after the sort), so the list's key grows at one end, and every later sort by phone or by id
+    # finds its input in order already.
     with store.probing():  # each of the file's numbers looked up in the list's index
-        store.create_table_as(t.dec, decided(in_file), p, analyze=False)
+        store.create_table_as(t.dec, f"{decided(in_file)} ORDER BY phone", p, analyze=False)
     if rules.missing is not None:
         # The opted-in numbers the file lacks: the account's list against the whole file, hashed.
         missing = (
@@ -509,6 +512,19 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
         f"FROM ({numbers} UNION ALL {duplicates} UNION ALL {rejected}) u "
         "ORDER BY row_number NULLS LAST, seq"
     )
+
+
+def tag_counts(tables: store.Tables, *, applied: bool) -> tuple[int, int]:
+    """How many numbers gained tags and how many lost some, as `write_results` writes them (only the numbers whose
+    change landed, once applied): counted in the staged tables rather than in a million results."""
+    t = tables
+    kept = "d.applied = 1" if applied else "1 = 1"
+    gained, lost = store.rows(
+        "SELECT count(a.phone), count(r.phone) "
+        f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone "
+        f"WHERE {kept}"
+    )[0]
+    return int(gained), int(lost)
 
 
 def drop_derived(tables: store.Tables) -> None:

@@ -21,11 +21,13 @@ def detect(path, field_map: FieldMap | None) -> readers.FileInfo:
     return readers.detect(path, encoding=field_map.encoding, delimiter=field_map.delimiter, sheet=field_map.sheet)
 
 
-def entries(path, field_map: FieldMap | None, progress: Callable[[int, int], None] | None = None) -> Iterator:
+def entries(
+    path, field_map: FieldMap | None, progress: Callable[[int, int], None] | None = None, header: list | None = None
+) -> Iterator:
     info = detect(path, field_map)
     rows = readers.read_rows(path, info, progress=progress)
     if field_map is None:
-        return layouts.preformatted(rows)
+        return layouts.preformatted(rows, header)
     return layouts.alp(rows, field_map)
 
 
@@ -41,10 +43,16 @@ def _is_blank(cell) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def stage(tables: store.Tables, path, field_map: FieldMap | None, progress: Callable[[int, int], None]) -> int:
-    """Stage every row of the file; returns the number of rows read."""
+def stage(
+    tables: store.Tables,
+    path,
+    field_map: FieldMap | None,
+    progress: Callable[[int, int], None],
+    header: list | None = None,
+) -> int:
+    """Stage every row of the file; returns the number of rows read (`header`: see layouts.preformatted)."""
     store.drop(tables)
-    source = entries(path, field_map, progress)
+    source = entries(path, field_map, progress, header)
     seq = 0
     read = 0
     with_language = field_map is not None and field_map.language_column is not None

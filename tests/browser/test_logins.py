@@ -27,7 +27,7 @@ def _code_for(manual_key: str) -> str:
 
 def test_a_manager_adds_an_uploader_who_enrols_and_uploads(live_server, browser, page, login, lakeside, tmp_path):
     login("manager")
-    page.get_by_role("link", name="People").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()  # the guide links there too
     page.get_by_label("Username", exact=True).fill("clerk")
     page.get_by_label("Email").fill("clerk@lakeside.example")
     page.get_by_label("Role", exact=True).select_option("uploader")

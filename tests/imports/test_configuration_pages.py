@@ -273,3 +273,30 @@ def test_saving_a_sample_under_a_name_retired_meanwhile_is_refused_on_the_column
     assert response.status_code == 200
     assert "retired ones keep their names" in response.content.decode()
     assert ImportConfiguration.objects.filter(account=account).count() == 1
+
+
+def test_the_preformatted_file_of_a_soft_opt_out_test_lists_the_samples_rows_not_the_accounts_numbers(
+    manager_client, account, make_subscriber
+):
+    # Issue 23, item 2: the numbers a soft opt-out would suspend were listed, tagless, before the sample's rows.
+    from subscribers.transitions import State
+
+    for i in range(30):
+        make_subscriber(account, f"+1612555{i:04d}", State.OPTED_IN, tags=["Old"])
+    columns_url = _sample(manager_client, cis_csv())
+    _save(manager_client, columns_url)
+    configuration = ImportConfiguration.objects.get(account=account)
+    test_run = ImportRun.objects.get(configuration=configuration)
+    run_worker("imports")
+    test_run.refresh_from_db()
+    assert test_run.counts["suspended"] == 30  # what it would change still says so
+
+    page = manager_client.get(reverse("imports:config", args=[configuration.pk])).content.decode()
+    preview = page.split('id="preformatted-heading"')[1].split("</table>")[0]
+    assert "+1612555" not in preview and "(612) 555" not in preview
+    assert "(202) 555-0144" in preview or "+12025550144" in preview
+
+    download = manager_client.get(reverse("imports:run_preformatted", args=[test_run.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][0] in ("+12025550144", "+12025550145")  # the sample's first row (two phones) comes first
+    assert not any(row[0].startswith("+1612555") for row in rows[1:])

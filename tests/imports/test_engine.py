@@ -160,7 +160,7 @@ def test_rerunning_an_applied_file_is_idempotent(settings, account, make_subscri
     second = run_import(account, content, mode=Mode.APPEND_SOFT_TAGS)
     assert second.stage == Stage.DONE
     assert snapshot(account) == before
-    assert second.counts == {"unchanged": 2, "new": 0}
+    assert second.counts == {"unchanged": 2, "new": 0, "numbers": 2, "tagged": 0, "untagged": 0}
 
 
 def test_the_guard_holds_a_run_that_stops_too_many_numbers_until_a_manager_confirms(

@@ -139,6 +139,7 @@ def test_a_worker_killed_mid_apply_leaves_the_account_as_it_was_and_no_file(acco
     assert _fingerprint(account) == before
     time.sleep(2 * 2 + 1)  # the lease lapses
     settings.IMPORT_LEASE_SECONDS = 2
+    settings.IMPORT_RETRIES = 0  # no try left: failed at once (the retries are tests/ops/test_kill.py's)
     jobs.janitor()
     run.refresh_from_db()
     assert run.stage == Stage.FAILED and "stopped before it finished" in run.error

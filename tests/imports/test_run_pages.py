@@ -94,7 +94,7 @@ def test_the_results_table_is_searchable_by_number_and_swaps_in_place(uploader_c
     fragment = response.content.decode()
     assert response.status_code == 200
     assert fragment.lstrip().startswith('<div id="results-table"')
-    assert "+12025550144" in fragment and "+12025550145" not in fragment
+    assert "(202) 555-0144" in fragment and "(202) 555-0145" not in fragment
 
 
 def test_the_results_table_is_paginated(uploader_client, monkeypatch):

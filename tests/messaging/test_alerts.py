@@ -57,7 +57,10 @@ def test_an_alert_goes_only_to_opted_in_numbers_and_logs_every_number(account, s
     opted_in = {p for p, s in numbers.items() if s.status == Status.OPTED_IN}
     assert sorted(m.to for m in gateway.outbox) == sorted(opted_in)
     assert all(m.body == BODY and m.sender == sender.number for m in gateway.outbox)
-    assert (alert.stage, alert.total, alert.sent_count, alert.blocked_count, alert.failed_count) == ("done", 6, 6, 4, 0)
+    # Issue 23, item 4: the four not opted in were never the alert's to send; they are not counted as blocked.
+    assert (alert.stage, alert.total, alert.sent_count, alert.blocked_count, alert.failed_count) == ("done", 6, 6, 0, 0)
+    counts = services.alert_delivery_counts(alert=alert)
+    assert (counts["not_opted_in"], counts[DeliveryStatus.BLOCKED]) == (4, 0)
     log = dict(OutboundMessage.objects.filter(alert=alert).values_list("phone", "status"))
     assert len(log) == 10
     assert {p for p, st in log.items() if st == DeliveryStatus.SENT} == opted_in
@@ -104,17 +107,51 @@ def test_an_alert_never_texts_a_number_twice_even_if_its_job_runs_again(account,
     assert len(sent) == len(set(sent)) == 7
 
 
-def test_a_text_in_flight_when_the_worker_died_is_marked_failed_not_sent_again(account, sender, numbers, rq_queues):
+def _interrupted(account, sender, count=4):
+    """An alert whose worker died in its first batch: `count` texts left `sending`, as the killed job left them."""
     alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     services._alert_snapshot(alert, sender.number)
-    stuck = OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.QUEUED).order_by("id").first()
-    OutboundMessage.objects.filter(pk=stuck.pk).update(status=DeliveryStatus.SENDING)
+    stuck = list(OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.QUEUED).order_by("id")[:count])
+    OutboundMessage.objects.filter(pk__in=[m.pk for m in stuck]).update(status=DeliveryStatus.SENDING)
+    return alert, stuck
+
+
+def test_texts_caught_in_flight_are_settled_by_their_marks_and_the_provider_never_sent_twice(
+    account, sender, numbers, rq_queues
+):
+    alert, stuck = _interrupted(account, sender)
+    marks = services._inflight_redis()
+    key = services._inflight_key(alert.pk)
+    # 0: the provider answered and the answer was marked; 1: handed over, the provider has it; 2: handed over, the
+    # provider has no trace of it; 3: never handed over.
+    marks.hset(key, stuck[0].pk, "sent|SMalready0|")
+    marks.hset(key, stuck[1].pk, "-")
+    marks.hset(key, stuck[2].pk, "-")
+    gateway.outbox.append(gateway.Sent(sender.number, stuck[1].phone, BODY, "MMtakenbefore"))
     run_jobs()
-    assert stuck.phone not in [m.to for m in gateway.outbox]
-    stuck.refresh_from_db()
-    assert stuck.status == DeliveryStatus.FAILED
+    counts = {phone: [m.to for m in gateway.outbox].count(phone) for phone in (m.phone for m in stuck)}
+    assert counts == {stuck[0].phone: 0, stuck[1].phone: 1, stuck[2].phone: 1, stuck[3].phone: 1}
+    settled = {m.pk: (m.status, m.provider_id) for m in OutboundMessage.objects.filter(pk__in=[m.pk for m in stuck])}
+    assert settled[stuck[0].pk] == (DeliveryStatus.SENT, "SMalready0")
+    assert settled[stuck[1].pk] == (DeliveryStatus.SENT, "MMtakenbefore")
     alert.refresh_from_db()
-    assert (alert.sent_count, alert.failed_count) == (6, 1)
+    assert (alert.stage, alert.sent_count, alert.failed_count, alert.unknown_count) == ("done", 7, 0, 0)
+    assert not marks.exists(key)
+
+
+def test_a_text_the_provider_cannot_account_for_is_unknown_counted_apart_and_not_sent_again(
+    settings, account, sender, numbers, rq_queues, manager_client
+):
+    settings.SMS_GATEWAY = "console"  # the console provider keeps no record it could be asked about
+    alert, stuck = _interrupted(account, sender, count=1)
+    services._inflight_redis().hset(services._inflight_key(alert.pk), stuck[0].pk, "-")
+    run_jobs()
+    stuck[0].refresh_from_db()
+    assert stuck[0].status == DeliveryStatus.UNKNOWN
+    alert.refresh_from_db()
+    assert (alert.stage, alert.sent_count, alert.failed_count, alert.unknown_count) == ("done", 6, 0, 1)
+    page = manager_client.get(reverse("messaging:alert", args=[alert.pk]))
+    assert b'data-count="unknown">1<' in page.content
 
 
 def test_a_provider_failure_is_logged_per_number(account, sender, numbers, rq_queues):
@@ -222,3 +259,20 @@ def test_the_alert_history_and_sent_texts_pages_list_this_accounts_texts(
     outbox = manager_client.get(reverse("messaging:outbox"), {"status": "sent"})
     assert outbox.status_code == 200
     assert outbox.content.count(b"badge-sent") == 7
+
+
+def test_the_alert_page_counts_as_blocked_only_opted_in_numbers_kept_from_it(
+    client, account, sender, numbers, manager, rq_queues
+):
+    # Issue 23, item 4: numbers of the selection that are not opted in were never targeted.
+    from django.urls import reverse
+
+    from tests.conftest import verified_login
+
+    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=manager)
+    run_jobs()
+    page = verified_login(client, manager).get(reverse("messaging:alert", args=[alert.pk])).content.decode()
+    assert '<span data-count="blocked">0</span> blocked' in page
+    assert 'data-count="log-not_opted_in">4<' in page and 'data-count="log-blocked">0<' in page
+    only = verified_login(client, manager).get(reverse("messaging:alert", args=[alert.pk]), {"status": "not_opted_in"})
+    assert only.content.decode().count("Not opted in:") == 4

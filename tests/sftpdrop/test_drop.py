@@ -169,3 +169,35 @@ def test_an_unreadable_file_is_refused_with_the_reason_and_kept_nowhere(drop_ser
     assert ".xls" in caught.value.reason, caught.value.reason
     assert not ImportRun.objects.exists()
     assert _leftovers(drop_settings) == []
+
+
+def test_a_preformatted_file_over_sftp_takes_the_action_the_manager_chose(
+    drop_server, credentials, rq_queues, drop_settings, make_subscriber
+):
+    # Issue 23, item 9: processed "just as it would be" in the portal, where the action is chosen.
+    from subscribers.transitions import State
+
+    credential, password = credentials
+    account = credential.account
+    drop_settings.IMPORT_GUARD_SHARE = 1.0  # one number of three: not what this test is about
+    services.sftp_settings_update(account=account, preformatted_default=True, preformatted_action="opt_out")
+    assert services.drop_target(account=account).label == "Preformatted, opt out"
+    for i in range(3):
+        make_subscriber(account, f"+1202555014{i}", State.OPTED_IN)
+    run(_upload(drop_server, credential, password, "revocations.csv", b"2025550140\n"))
+    imported = ImportRun.objects.get()
+    assert imported.action == "opt_out"
+    run_worker("imports")
+    imported.refresh_from_db()
+    assert imported.stage == Stage.DONE and imported.counts["opted_out"] == 1
+    assert Subscriber.objects.get(account=account, phone="+12025550140").status == Status.OPTED_OUT
+
+
+def test_the_sftp_page_saves_the_preformatted_action(manager_client, account):
+    response = manager_client.post(
+        "/settings/sftp/import-settings/", {"preformatted_default": "on", "preformatted_action": "suspend"}, follow=True
+    )
+    assert response.status_code == 200
+    assert services.sftp_settings_get(account=account).preformatted_action == "suspend"
+    assert "Preformatted, suspend" in response.content.decode()
+    assert '<label for="id_preformatted_action">What Preformatted files do</label>' in response.content.decode()

@@ -100,3 +100,15 @@ def test_it_lists_failed_logins_and_blocks_for_this_account_only(manager_client,
 def test_an_uploader_cannot_open_it(uploader_client):
     assert uploader_client.get("/settings/sftp/").status_code == 403
     assert uploader_client.post("/settings/sftp/create/", {"public_key": ""}).status_code == 403
+
+
+def test_the_instructions_name_the_port_the_drop_listens_on_when_no_public_port_is_set(
+    manager_client, account, drop_settings
+):
+    # Issue 23, item 7: the page said `-P 2222` whatever port the server listened on.
+    drop_settings.SFTP_PUBLIC_PORT = 0
+    drop_settings.SFTP_PORT = 2300
+    credential, _ = services.credential_create(account=account)
+    page = manager_client.get("/settings/sftp/").content.decode()
+    assert f"sftp -P 2300 {credential.username}@alerts.example.com" in page
+    assert "-P 2222" not in page

@@ -81,7 +81,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(payload))
             return
         self.stdout.write(f"Import #{run.pk} of {run.file_name}: {run.get_stage_display()}")
-        for name, count in sorted(run.counts.items()):
+        for name, count in sorted((k, v) for k, v in run.counts.items() if isinstance(v, int)):
             self.stdout.write(f"  {name:<24}{count:>10,}")
         if run.stage == Stage.AWAITING_CONFIRMATION:
             self.stdout.write("  It would stop alerts to many numbers: a manager must confirm it in the app.")

@@ -2,6 +2,7 @@ import asyncio
 import logging
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from sftpdrop.hostkey import host_key_fingerprint, host_key_path
@@ -15,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=2222)
+        parser.add_argument("--port", type=int, default=settings.SFTP_PORT)
 
     def handle(self, *args, host, port, **options):
         asyncio.run(self._serve(host, port))

@@ -104,31 +104,54 @@ class Command(BaseCommand):
                 user=user, key=_demo_key(username), defaults={"name": "Demo authenticator", "confirmed": True}
             )
 
-    @transaction.atomic
     def _subscribers(self, account: Account, count: int) -> None:
         rng = random.Random(2026)
         manager = get_user_model().objects.get(username="manager")
         start = timezone.now()
+        plan = []
         for phone in _demo_numbers(rng, count):
             tags = [rng.choice(DISTRICTS), rng.choice(FEEDERS)]
             if rng.random() < 0.2:
                 tags.append("Medical priority")
-            roll = rng.random()
-            if roll < 0.03:
+            plan.append((phone, tags, rng.random(), rng.random()))
+        # The billing system's export comes in as a real import, so the dashboard's latest imports and the history
+        # of each number agree (an event said "import" for a run that did not exist).
+        imported = [(phone, tags) for phone, tags, first, _ in plan if first >= 0.08]
+        self._import(account, manager, imported)
+        with transaction.atomic():
+            self._changes(account, manager, plan)
+        self._spread_over_last_90_days(account, rng, start)
+
+    def _import(self, account: Account, manager, rows: list[tuple[str, list[str]]]) -> None:
+        import io
+
+        from imports import jobs
+        from imports import services as import_services
+        from imports.models import RunSource
+
+        content = "Phone,District,Feeder,Priority\n" + "".join(f"{p},{','.join(t)}\n" for p, t in rows)
+        run = import_services.import_run_create(
+            account=account,
+            file=io.BytesIO(content.encode()),
+            file_name="lakeside-cis-export.csv",
+            source=RunSource.CLI,
+            started_by=manager,
+        )
+        jobs.import_run_job(run.pk)
+
+    def _changes(self, account: Account, manager, plan) -> None:
+        for phone, _tags, first, roll in plan:
+            if first < 0.03:
                 services.subscriber_request_confirmation(account=account, phone=phone, cause=Cause(Source.WIDGET))
                 continue
-            if roll < 0.08:
+            if first < 0.08:
                 services.subscriber_keyword_start(account=account, phone=phone)
-            else:
-                services.subscriber_opt_in(account=account, phone=phone, cause=Cause(Source.IMPORT), tags=tags)
-            roll = rng.random()
             if roll < 0.07:
-                services.subscriber_suspend(account=account, phone=phone, cause=Cause(Source.IMPORT))
+                services.subscriber_suspend(account=account, phone=phone, cause=Cause(Source.MANAGER, user=manager))
             elif roll < 0.11:
                 services.subscriber_keyword_stop(account=account, phone=phone)
             elif roll < 0.13:
                 services.subscriber_opt_out(account=account, phone=phone, cause=Cause(Source.MANAGER, user=manager))
-        self._spread_over_last_90_days(account, rng, start)
 
     def _spread_over_last_90_days(self, account: Account, rng: random.Random, since) -> None:
         """Demo data only: give the history realistic dates so the dashboard has something to show."""
