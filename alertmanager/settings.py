@@ -11,6 +11,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from alertmanager.envparse import env_choice, env_seconds_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -267,10 +269,10 @@ SECURE_CSP = {
 }
 
 # The phone rules of SPEC §2: which line types may receive texts is a pluggable check.
-PHONE_LINE_TYPE_CHECKER = os.environ.get("PHONE_LINE_TYPE_CHECKER", "subscribers.phones.PhonenumbersLineTypeChecker")
+PHONE_LINE_TYPE_CHECKER = env_choice("PHONE_LINE_TYPE_CHECKER", "subscribers.phones.PhonenumbersLineTypeChecker", ())
 
 # Line types off the import's path (lines): the provider is metadata (offline), simulated, twilio or a class path.
-LINE_TYPE_LOOKUP = os.environ.get("LINE_TYPE_LOOKUP", "metadata")
+LINE_TYPE_LOOKUP = env_choice("LINE_TYPE_LOOKUP", "metadata", ("metadata", "simulated", "twilio"))
 LINE_TYPE_MAX_AGE_DAYS = env_int("LINE_TYPE_MAX_AGE_DAYS", 180)
 LINE_TYPE_LOOKUP_BATCH_SIZE = env_int("LINE_TYPE_LOOKUP_BATCH_SIZE", 500)
 LINE_TYPE_LOOKUP_RATE = env_float("LINE_TYPE_LOOKUP_RATE", 0)  # per second over all workers; 0: the provider's
@@ -285,7 +287,7 @@ TWILIO_LOOKUP_BASE_URL = os.environ.get("TWILIO_LOOKUP_BASE_URL", "")
 # Consecutive permanent delivery failures (30003/30005) after which a number is blocked from alerts.
 ALERT_UNREACHABLE_AFTER = env_int("ALERT_UNREACHABLE_AFTER", 3)
 # The monthly reassigned-numbers check: off while empty; simulated, or a class path.
-REASSIGNED_NUMBERS_CHECKER = os.environ.get("REASSIGNED_NUMBERS_CHECKER", "")
+REASSIGNED_NUMBERS_CHECKER = env_choice("REASSIGNED_NUMBERS_CHECKER", "", ("", "simulated"))
 REASSIGNED_BATCH_SIZE = env_int("REASSIGNED_BATCH_SIZE", 500)
 
 # The REST API: requests per second per key (0 turns the limit off), the burst allowed above it,
@@ -300,7 +302,7 @@ IMPORT_GUARD_SHARE = env_float("IMPORT_GUARD_SHARE", 0.10)
 IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 30)
 
 # Texts (SPEC §5): the SMS gateway is console (logs), memory (tests) or twilio, or a class path.
-SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")
+SMS_GATEWAY = env_choice("SMS_GATEWAY", "console", ("console", "memory", "twilio"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 # The public https://host the provider calls; signatures are computed over it (needed behind a proxy).
@@ -310,9 +312,7 @@ SMS_VERIFY_SIGNATURES = env_bool("SMS_VERIFY_SIGNATURES", True)
 ALERT_BATCH_SIZE = env_int("ALERT_BATCH_SIZE", 500)
 ALERT_RECHECK_SECONDS = env_float("ALERT_RECHECK_SECONDS", 1.0)
 ALERT_JOB_TIMEOUT = env_int("ALERT_JOB_TIMEOUT", 4 * 3600)
-MESSAGING_FORWARD_RETRY_INTERVALS = [
-    int(v) for v in env_list("MESSAGING_FORWARD_RETRY_INTERVALS", ["10", "60", "300", "900", "3600"])
-]
+MESSAGING_FORWARD_RETRY_INTERVALS = env_seconds_list("MESSAGING_FORWARD_RETRY_INTERVALS", [10, 60, 300, 900, 3600])
 MESSAGING_WEBHOOK_TIMEOUT = env_float("MESSAGING_WEBHOOK_TIMEOUT", 10.0)
 WIDGET_LIMIT_PER_IP_PER_HOUR = env_int("WIDGET_LIMIT_PER_IP_PER_HOUR", 5)
 WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR = env_int("WIDGET_LIMIT_PER_ACCOUNT_PER_HOUR", 200)
@@ -332,7 +332,7 @@ SFTP_LOCKOUT_WINDOW_SECONDS = env_int("SFTP_LOCKOUT_WINDOW_SECONDS", 20 * 60)
 SFTP_LOCKOUT_BLOCK_SECONDS = env_int("SFTP_LOCKOUT_BLOCK_SECONDS", 60 * 60)
 
 # Text registration (US 10DLC): which campaign registry, and how long a job waits for its answer.
-REGISTRATION_REGISTRY = os.environ.get("REGISTRATION_REGISTRY", "simulated")
+REGISTRATION_REGISTRY = env_choice("REGISTRATION_REGISTRY", "simulated", ("simulated", "twilio"))
 REGISTRATION_SIMULATED_DELAY = env_float("REGISTRATION_SIMULATED_DELAY", 5.0)
 REGISTRATION_SIMULATED_FAIL_FIELD = os.environ.get("REGISTRATION_SIMULATED_FAIL_FIELD", "")
 REGISTRATION_POLL_SECONDS = env_float("REGISTRATION_POLL_SECONDS", 2.0)

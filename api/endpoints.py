@@ -261,7 +261,7 @@ def subscriber_list(
     if status:
         numbers = numbers.filter(status=status)
     if tag is not None and tag.strip():
-        wanted = Tag.objects.filter(account=request.account, name__iexact=tag.strip())
+        wanted = Tag.objects.filter(account=request.account).named(tag)
         numbers = numbers.filter(
             Exists(SubscriberTag.objects.filter(subscriber=OuterRef("pk"), tag__in=wanted.values("pk")))
         )
@@ -528,7 +528,3 @@ def subscriber_revocation_record(
         return _change_data(result)
 
     return _idempotent(request, response, idempotency_key, work)
-
-
-# The import endpoints register themselves on `api`.
-from api import import_endpoints  # noqa: E402, F401

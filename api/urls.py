@@ -2,7 +2,7 @@ from functools import wraps
 
 from django.urls import path, re_path
 
-from api import views
+from api import import_endpoints, views  # noqa: F401 (import_endpoints registers the import routes on `api`)
 from api.endpoints import api
 from api.errors import error_response
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from imports import readers
 from imports.models import REJECT_REASON_TEXT, ImportConfiguration, ImportResult, ImportRun, ResultOutcome, Stage
@@ -55,6 +56,27 @@ def approved_configurations(*, account: Account) -> QuerySet[ImportConfiguration
     return ImportConfiguration.objects.filter(
         account=account, retired_at__isnull=True, approved_at__isnull=False, approved_version=F("version")
     ).order_by("name")
+
+
+def latest_imports(*, account: Account, limit: int = 5) -> list[ImportRun]:
+    """The account's latest runs, for the dashboard (which composes them with the list's own figures)."""
+    return list(
+        ImportRun.objects.filter(account=account).select_related("started_by").order_by("-created_at", "-id")[:limit]
+    )
+
+
+def held_imports(*, account: Account) -> list[ImportRun]:
+    """The account's imports the guard holds for a manager, soonest to lapse first: the dashboard tells of them,
+    since a held run nobody confirms is dropped after 24 hours."""
+    runs = list(
+        ImportRun.objects.filter(account=account, stage=Stage.AWAITING_CONFIRMATION, expires_at__gt=timezone.now())
+        .select_related("started_by")
+        .order_by("expires_at", "id")[:20]
+    )
+    for run in runs:
+        counts = run.counts or {}
+        run.would_stop = int(counts.get("suspended", 0) or 0) + int(counts.get("opted_out", 0) or 0)
+    return runs
 
 
 def runs_for_member(*, account: Account, membership: Membership) -> QuerySet[ImportRun]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import django_rq
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alertmanager import jobqueue
@@ -351,16 +351,19 @@ def configuration_save(
         raise ImportRefused("invalid", "Give the configuration a name.", field="name")
     if mode not in Mode.values:
         raise ImportRefused("invalid", "Choose a processing mode.", field="mode")
-    clash = ImportConfiguration.objects.filter(account=account, name__iexact=name, retired_at=None)
-    if configuration is not None:
-        clash = clash.exclude(pk=configuration.pk)
-    if clash.exists():
-        raise ImportRefused("duplicate_name", f"There is already a configuration called “{name}”.", field="name")
+    refusal = configuration_name_refusal(account=account, name=name, configuration=configuration)
+    if refusal:
+        raise ImportRefused("duplicate_name", refusal, field="name")
     now = timezone.now()
     if configuration is None:
-        return ImportConfiguration.objects.create(
-            account=account, name=name, field_map=field_map.dump(), mode=mode, created_by=user, updated_at=now
-        )
+        try:
+            # A savepoint: two managers saving the same name at once meet the database's constraint, not a 500.
+            with transaction.atomic():
+                return ImportConfiguration.objects.create(
+                    account=account, name=name, field_map=field_map.dump(), mode=mode, created_by=user, updated_at=now
+                )
+        except IntegrityError:
+            raise ImportRefused("duplicate_name", _name_taken(name), field="name")
     if configuration.account_id != account.pk:
         raise ImportRefused("no_configuration", "This import configuration does not exist.")
     configuration = ImportConfiguration.objects.select_for_update().get(pk=configuration.pk)
@@ -372,8 +375,38 @@ def configuration_save(
     configuration.approved_by = None
     configuration.approved_version = None
     configuration.updated_at = now
-    configuration.save()
+    try:
+        with transaction.atomic():
+            configuration.save()
+    except IntegrityError:
+        raise ImportRefused("duplicate_name", _name_taken(name), field="name")
     return configuration
+
+
+def _name_taken(name: str) -> str:
+    return f"A configuration called “{name}” already exists. Pick another name."
+
+
+def configuration_name_refusal(
+    *, account: Account, name: str, configuration: ImportConfiguration | None = None
+) -> str | None:
+    """Why `name` cannot be used for a (new, or this) configuration of the account, or None.
+
+    A retired configuration keeps its name: its runs still show it, and the database keeps names unique per
+    account, retired or not.
+    """
+    clash = ImportConfiguration.objects.filter(account=account, name__iexact=name.strip())
+    if configuration is not None:
+        clash = clash.exclude(pk=configuration.pk)
+    if clash.filter(retired_at=None).exists():
+        return _name_taken(name.strip())
+    retired = clash.first()
+    if retired is not None:
+        return (
+            f"A retired configuration called “{retired.name}” already exists, and retired ones keep their names. "
+            "Pick another name."
+        )
+    return None
 
 
 @transaction.atomic

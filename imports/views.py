@@ -466,9 +466,9 @@ def _sample_upload(request, configuration: ImportConfiguration | None):
         form = forms.SampleForm(request.POST, request.FILES, configuration=configuration)
         if form.is_valid():
             name = configuration.name if configuration else form.cleaned_data["name"].strip()
-            taken = ImportConfiguration.objects.filter(account=request.account, name__iexact=name, retired_at=None)
-            if configuration is None and taken.exists():
-                form.add_error("name", "A configuration of this name already exists. Pick another name.")
+            refusal = None if configuration else services.configuration_name_refusal(account=request.account, name=name)
+            if refusal:
+                form.add_error("name", refusal)
             else:
                 token = _sample_store(request, form.cleaned_data["sample"], name=name, configuration=configuration)
                 try:

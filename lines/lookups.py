@@ -80,13 +80,11 @@ def lookup_run_after_import(*, import_run) -> LookupRun | None:
 
 
 def _enqueue(run_id: int, delay: float = 0) -> None:
-    from lines import jobs
-
     queue = django_rq.get_queue(QUEUE)
     if delay:
-        queue.enqueue_in(timedelta(seconds=delay), jobs.lookup_batch_job, run_id)
+        queue.enqueue_in(timedelta(seconds=delay), "lines.jobs.lookup_batch_job", run_id)
     else:
-        queue.enqueue(jobs.lookup_batch_job, run_id)
+        queue.enqueue("lines.jobs.lookup_batch_job", run_id)
 
 
 def _account_lock(account_id: int):

@@ -85,9 +85,7 @@ def reassigned_check_start(*, account: Account) -> ReassignedCheckRun:
 
 
 def _enqueue(check_id: int) -> None:
-    from lines import jobs
-
-    django_rq.get_queue(QUEUE).enqueue(jobs.reassigned_check_job, check_id)
+    django_rq.get_queue(QUEUE).enqueue("lines.jobs.reassigned_check_job", check_id)
 
 
 def reassigned_checks_start_all() -> int:
@@ -179,11 +177,9 @@ def next_month_start(now: datetime | None = None) -> datetime:
 
 
 def schedule_next_month() -> None:
-    from lines import jobs
-
     when = next_month_start()
     redis = django_rq.get_connection(QUEUE)
     key = f"am:reassigned:scheduled:{when.date().isoformat()}"
     # Once per month, however many workers start: the first one to set the key schedules it.
     if redis.set(key, "1", nx=True, ex=int((when - timezone.now()).total_seconds()) + 86400):
-        django_rq.get_queue(QUEUE).enqueue_at(when, jobs.reassigned_monthly_job)
+        django_rq.get_queue(QUEUE).enqueue_at(when, "lines.jobs.reassigned_monthly_job")

@@ -40,7 +40,13 @@ def _submission_start(registration) -> None:
     registration.updated_at = registration.submitted_at
 
 
-def _enqueue_on_commit(job: Callable, registration) -> None:
+# The jobs by their path: registration.jobs calls this module, which names them without importing them (no
+# import cycle; RQ imports the path when a worker runs the job).
+_BRAND_JOB = "registration.jobs.brand_register"
+_CAMPAIGN_JOB = "registration.jobs.campaign_register"
+
+
+def _enqueue_on_commit(job: str, registration) -> None:
     pk, attempt = registration.pk, registration.attempt
     transaction.on_commit(lambda: django_rq.get_queue(QUEUE).enqueue(job, pk, attempt))
 
@@ -48,8 +54,6 @@ def _enqueue_on_commit(job: Callable, registration) -> None:
 @transaction.atomic
 def brand_save(*, account: Account, data: dict) -> Brand:
     """Store the brand's details and submit them to the registry (asynchronously)."""
-    from registration import jobs
-
     brand = Brand.objects.select_for_update().filter(account=account).first() or Brand(account=account)
     if brand.is_pending:
         raise RegistrationError("The registry is still checking the brand; wait for its answer before changing it.")
@@ -57,15 +61,13 @@ def brand_save(*, account: Account, data: dict) -> Brand:
         setattr(brand, name, value)
     _submission_start(brand)
     brand.save()
-    _enqueue_on_commit(jobs.brand_register, brand)
+    _enqueue_on_commit(_BRAND_JOB, brand)
     return brand
 
 
 @transaction.atomic
 def campaign_save(*, account: Account, data: dict, campaign: Campaign | None = None) -> Campaign:
     """Create or change a campaign and submit it; the registry takes campaigns of a verified brand only."""
-    from registration import jobs
-
     brand = Brand.objects.filter(account=account).first()
     if brand is None or brand.status != RegistrationStatus.VERIFIED:
         raise RegistrationError("Register the brand first: a campaign needs a verified brand.")
@@ -79,14 +81,12 @@ def campaign_save(*, account: Account, data: dict, campaign: Campaign | None = N
         setattr(campaign, name, value)
     _submission_start(campaign)
     campaign.save()
-    _enqueue_on_commit(jobs.campaign_register, campaign)
+    _enqueue_on_commit(_CAMPAIGN_JOB, campaign)
     return campaign
 
 
 def brand_register(*, brand_id: int, attempt: int) -> None:
     """The job's work: submit the brand if not yet done, then wait for the registry's verdict."""
-    from registration import jobs
-
     registry = get_registry()
     _register(
         Brand,
@@ -94,13 +94,11 @@ def brand_register(*, brand_id: int, attempt: int) -> None:
         attempt,
         submit=registry.brand_submit,
         verdict_of=registry.brand_verdict,
-        recheck=jobs.brand_register,
+        recheck=_BRAND_JOB,
     )
 
 
 def campaign_register(*, campaign_id: int, attempt: int) -> None:
-    from registration import jobs
-
     registry = get_registry()
 
     def submit(campaign: Campaign) -> str:
@@ -112,7 +110,7 @@ def campaign_register(*, campaign_id: int, attempt: int) -> None:
         attempt,
         submit=submit,
         verdict_of=registry.campaign_verdict,
-        recheck=jobs.campaign_register,
+        recheck=_CAMPAIGN_JOB,
     )
 
 
@@ -124,7 +122,7 @@ def _current(model, pk: int, attempt: int):
     return registration
 
 
-def _register(model, pk: int, attempt: int, *, submit, verdict_of, recheck) -> None:
+def _register(model, pk: int, attempt: int, *, submit, verdict_of, recheck: str) -> None:
     registration = _current(model, pk, attempt)
     if registration is None:
         return

@@ -90,6 +90,27 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name", "account__name", "account__slug"]
     autocomplete_fields = ["account"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A tag does not move between accounts: its numbers would carry another account's tag.
+        return ["account"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        try:
+            services.tag_rename(account=obj.account, tag=obj, name=obj.name)
+        except ServiceError as exc:
+            self.message_user(request, f"{obj}: {exc.detail}", messages.ERROR)
+
+    # Deleting a tag removes it from its numbers: the tag service records that on each number, as it does for
+    # a manager on the Tags page, instead of the links vanishing by cascade.
+    def delete_model(self, request, obj):
+        services.tag_delete(account=obj.account, tag=obj, cause=Cause(Source.SUPPORT, user=request.user))
+
+    def delete_queryset(self, request, queryset):
+        for tag in queryset.select_related("account"):
+            self.delete_model(request, tag)
+
 
 class SubscriberTagInline(admin.TabularInline):
     model = SubscriberTag

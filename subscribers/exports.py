@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +27,9 @@ from django.utils import timezone
 from lines.models import LineType
 from subscribers import phones
 from subscribers.models import Account, Tag
+
+if TYPE_CHECKING:
+    from subscribers.selectors import SubscriberFilter
 
 HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change", "Line type", "Unreachable"]
 LINE_TYPE_LABELS = dict(LineType.choices)
@@ -211,6 +215,9 @@ class ExportJob:
     user_id: int
     fmt: str
     query: str  # the filter's query string
+    # The filter the list applied (subscribers.selectors.SubscriberFilter, as a dict): the job searches with it
+    # as the page did, without parsing the query string again through the page's form.
+    filters: dict | None = None
     state: str = "queued"  # queued, running, done, failed
     rows: int = 0
     expected: int = 0
@@ -246,7 +253,9 @@ def export_get(token: str) -> ExportJob | None:
     return ExportJob(**data) if data else None
 
 
-def export_start(*, account: Account, user, fmt: str, query: QueryDict, expected: int) -> ExportJob:
+def export_start(
+    *, account: Account, user, fmt: str, query: QueryDict, filters: "SubscriberFilter", expected: int
+) -> ExportJob:
     import django_rq
 
     from alertmanager.jobqueue import queue_check
@@ -255,7 +264,7 @@ def export_start(*, account: Account, user, fmt: str, query: QueryDict, expected
     _sweep()
     job = ExportJob(
         token=secrets.token_hex(16), account_id=account.pk, user_id=user.pk, fmt=fmt, query=query.urlencode(),
-        expected=expected, file_name=filename(account, fmt), created=time.time(),
+        filters=asdict(filters), expected=expected, file_name=filename(account, fmt), created=time.time(),
     )  # fmt: skip
     job.save()
     django_rq.get_queue("default").enqueue("subscribers.jobs.export_run", job.token, job_timeout=3600)
@@ -304,14 +313,12 @@ def _sweep() -> None:
             pass
 
 
-def subscribers_for_export(account: Account, query: str):
-    """The same numbers the list shows for this query string."""
-    from subscribers.forms import FilterForm
-    from subscribers.selectors import subscriber_search
+def subscribers_for_export(account: Account, filters: dict):
+    """The same numbers the list showed for this filter."""
+    from subscribers.selectors import SubscriberFilter, subscriber_search
 
-    form = FilterForm(QueryDict(query), account=account)
-    form.is_valid()
-    return subscriber_search(account=account, filters=form.to_filter())
+    search = SubscriberFilter(**{**filters, "tag_ids": tuple(filters.get("tag_ids") or ())})
+    return subscriber_search(account=account, filters=search)
 
 
 def export_run(token: str) -> None:
@@ -330,10 +337,14 @@ def export_run(token: str) -> None:
     try:
         if job.kind == "ledger":
             job.rows = write_ledger_csv(account, partial, progress)
+        elif job.filters is None:
+            # Queued by a version that kept only the query string: exporting without its filter would write
+            # numbers the manager did not ask for.
+            raise ValueError("an export queued without its filter")
         elif job.fmt == "xlsx":
-            job.rows = write_xlsx(subscribers_for_export(account, job.query), account, partial, progress)
+            job.rows = write_xlsx(subscribers_for_export(account, job.filters), account, partial, progress)
         else:
-            job.rows = write_csv(subscribers_for_export(account, job.query), account, partial, progress)
+            job.rows = write_csv(subscribers_for_export(account, job.filters), account, partial, progress)
         partial.replace(job.path)
         job.state = "done"
     except Exception as exc:  # the requester is told; the worker log has the rest

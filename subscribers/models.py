@@ -6,7 +6,7 @@ Models hold data only; every change of a subscriber's status goes through subscr
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -98,12 +98,38 @@ class Membership(models.Model):
         return self.role == Role.MANAGER
 
 
+# The one rule of tag identity. The import engine matches tags set-based with SQL lower() (and the unique
+# constraint below is on Lower("name")), so Python folds exactly as the database's lower() does. PostgreSQL's
+# goes one character at a time: str.casefold() would fold "Straße" into "strasse" and str.lower() the final "Σ"
+# into "ς", where lower() keeps "ß" and makes every "Σ" "σ"; "İ" is the one character whose Python lowercase is
+# two characters. SQLite's lower() folds ASCII letters only.
+_ONE_TO_ONE_LOWER = {"\u0130": "i"}
+
+
+def tag_key(name: str) -> str:
+    """What makes two tag names one tag: trimmed, lowercased as the database's lower() does it."""
+    name = (name or "").strip()
+    if name.isascii():
+        return name.lower()
+    if connection.vendor == "sqlite":
+        return "".join(ch.lower() if ch.isascii() else ch for ch in name)
+    return "".join(_ONE_TO_ONE_LOWER.get(ch) or ch.lower() for ch in name)
+
+
+class TagQuerySet(models.QuerySet):
+    def named(self, name: str) -> "TagQuerySet":
+        """The tag(s) of this name by the one rule of identity (tag_key), whatever its spelling."""
+        return self.annotate(name_key=Lower("name")).filter(name_key=tag_key(name))
+
+
 class Tag(models.Model):
     MAX_LENGTH = 75
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         constraints = [

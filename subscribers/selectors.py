@@ -304,30 +304,6 @@ def latest_events(*, account: Account, limit: int = 10) -> list[OptEvent]:
     return list(OptEvent.objects.filter(account=account).select_related("user").order_by("-created_at", "-id")[:limit])
 
 
-def latest_imports(*, account: Account, limit: int = 5):
-    from imports.models import ImportRun
-
-    return list(
-        ImportRun.objects.filter(account=account).select_related("started_by").order_by("-created_at", "-id")[:limit]
-    )
-
-
-def held_imports(*, account: Account):
-    """The account's imports the guard holds for a manager, soonest to lapse first: the dashboard tells of them,
-    since a held run nobody confirms is dropped after 24 hours."""
-    from imports.models import ImportRun, Stage
-
-    runs = list(
-        ImportRun.objects.filter(account=account, stage=Stage.AWAITING_CONFIRMATION, expires_at__gt=timezone.now())
-        .select_related("started_by")
-        .order_by("expires_at", "id")[:20]
-    )
-    for run in runs:
-        counts = run.counts or {}
-        run.would_stop = int(counts.get("suspended", 0) or 0) + int(counts.get("opted_out", 0) or 0)
-    return runs
-
-
 def subscriber_history(*, account: Account, phone: str) -> QuerySet[OptEvent]:
     return OptEvent.objects.filter(account=account, phone=phone).select_related("user").order_by("-created_at", "-id")
 

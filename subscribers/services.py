@@ -14,7 +14,18 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from subscribers import phones
-from subscribers.models import Account, Channel, OptEvent, SenderNumber, Source, Status, Subscriber, SubscriberTag, Tag
+from subscribers.models import (
+    Account,
+    Channel,
+    OptEvent,
+    SenderNumber,
+    Source,
+    Status,
+    Subscriber,
+    SubscriberTag,
+    Tag,
+    tag_key,
+)
 from subscribers.transitions import ALLOWED_SOURCES, Action, Change, Outcome, Refusal, State, decide
 
 
@@ -101,7 +112,7 @@ def tag_names_clean(names: Iterable[str]) -> list[str]:
             continue
         if len(name) > Tag.MAX_LENGTH:
             raise InvalidTag("tag_too_long", f"A tag is at most {Tag.MAX_LENGTH} characters: “{name[:20]}…”.", "tags")
-        seen.setdefault(name.casefold(), name)
+        seen.setdefault(tag_key(name), name)
     return list(seen.values())
 
 
@@ -109,7 +120,7 @@ def tags_get_or_create(*, account: Account, names: Iterable[str]) -> list[Tag]:
     names = tag_names_clean(names)
     if not names:
         return []
-    wanted = {name.lower(): name for name in names}
+    wanted = {tag_key(name): name for name in names}
     existing = {
         tag.lower_name: tag
         for tag in Tag.objects.filter(account=account)
@@ -124,7 +135,7 @@ def tags_get_or_create(*, account: Account, names: Iterable[str]) -> list[Tag]:
                 with transaction.atomic():
                     tag = Tag.objects.create(account=account, name=name)
             except IntegrityError:  # created meanwhile by someone else
-                tag = Tag.objects.annotate(lower_name=Lower("name")).get(account=account, lower_name=key)
+                tag = Tag.objects.filter(account=account).named(name).get()
         tags.append(tag)
     return tags
 
@@ -195,12 +206,12 @@ def _change_tags(
     subscriber: Subscriber, *, current: list[Tag], add: list[Tag], remove_names: Iterable[str], exact: bool
 ) -> tuple:
     """(names added, names removed, the number's names after the change); `current`: its tags before."""
-    held = {tag.name.lower(): tag for tag in current}
-    wanted = {tag.name.lower(): tag for tag in add}
+    held = {tag_key(tag.name): tag for tag in current}
+    wanted = {tag_key(tag.name): tag for tag in add}
     if exact:
         drop = [tag for key, tag in held.items() if key not in wanted]
     else:
-        removing = {name.strip().lower() for name in remove_names}
+        removing = {tag_key(name) for name in remove_names}
         drop = [tag for key, tag in held.items() if key in removing]
     new = [tag for key, tag in wanted.items() if key not in held]
     if drop:
@@ -667,11 +678,7 @@ def subscribers_bulk_tag(*, account: Account, selection, cause: Cause, add: str 
             )
             result.changed = cursor.rowcount
         else:
-            tag = (
-                Tag.objects.annotate(lower_name=Lower("name"))
-                .filter(account=account, lower_name=remove.strip().lower())
-                .first()
-            )
+            tag = Tag.objects.filter(account=account).named(remove).first()
             if tag is None:
                 raise InvalidTag("no_such_tag", f"There is no tag “{remove.strip()}” on this account.", "tag")
             where = f"{base} AND {_HAS_TAG}"
@@ -696,11 +703,7 @@ def tag_rename(*, account: Account, tag: Tag, name: str) -> Tag:
     (name,) = tag_names_clean([name]) or [""]
     if not name:
         raise InvalidTag("blank", "Enter a name.", "name")
-    clash = (
-        Tag.objects.annotate(lower_name=Lower("name"))
-        .filter(account=account, lower_name=name.lower())
-        .exclude(pk=tag.pk)
-    )
+    clash = Tag.objects.filter(account=account).named(name).exclude(pk=tag.pk)
     if clash.exists():
         raise InvalidTag("exists", f"There is already a tag “{clash.first().name}”: merge into it instead.", "name")
     tag.name = name

@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from imports import selectors as import_selectors
 from subscribers import charts, exports, phones, selectors, services
 from subscribers.forms import (
     STOPPING_ACTIONS,
@@ -78,8 +79,9 @@ def dashboard(request):
         "total": sum(counts.values()),
         "top_tags": selectors.top_tags(account=account),
         "events": selectors.latest_events(account=account),
-        "imports": selectors.latest_imports(account=account),
-        "held_imports": selectors.held_imports(account=account),
+        # The imports' figures are the imports app's own, composed here: the list's core knows no channel.
+        "imports": import_selectors.latest_imports(account=account),
+        "held_imports": import_selectors.held_imports(account=account),
         "imports_url": _url_or_none("imports:history"),
         "days": days,
         "days_in": sum(d.opted_in for d in days),
@@ -541,7 +543,9 @@ def subscriber_export(request):
         query.pop("format", None)
         count = qs.count()
         try:
-            job = exports.export_start(account=request.account, user=request.user, fmt=fmt, query=query, expected=count)
+            job = exports.export_start(
+                account=request.account, user=request.user, fmt=fmt, query=query, filters=filters, expected=count
+            )
         except services.ServiceError as exc:  # the job queue is down: say so, keep the list as it was
             messages.error(request, exc.detail)
             return redirect(f"{reverse('subscribers:list')}?{query.urlencode()}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from imports.fieldmap import FieldMap
 from imports.readers import FileRejected, Row
 from subscribers import phones
-from subscribers.models import Tag
+from subscribers.models import Tag, tag_key
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ def _clean_tags(cells) -> tuple[list[str], str | None]:
             continue
         if len(name) > Tag.MAX_LENGTH:
             return [], name
-        seen.setdefault(name.lower(), name)
+        seen.setdefault(tag_key(name), name)
     # In one order, so that two rows with the same tags have the same list (the engine compares lists).
     return [seen[key] for key in sorted(seen)], None
 

@@ -236,6 +236,45 @@ def test_the_configuration_list_shows_each_with_its_mode_in_plain_words(manager_
     assert "will be opted out" in page
 
 
+def test_the_name_of_a_retired_configuration_is_refused_with_a_sentence_not_a_500(manager_client, account, manager):
+    from imports import services
+    from tests.imports.pages import approved_configuration
+
+    retired = approved_configuration(account, manager, name="Old CIS export")
+    services.configuration_retire(configuration=retired, user=manager)
+    other = approved_configuration(account, manager, name="Nightly CIS export")
+
+    response = manager_client.post(
+        reverse("imports:config_new"), {"name": "Old CIS export", "sample": uploaded("a.csv", cis_csv())}
+    )
+    assert response.status_code == 200
+    assert "retired configuration called “Old CIS export” already exists" in response.content.decode()
+
+    response = manager_client.post(
+        reverse("imports:config_edit", args=[other.pk]),
+        {"name": "Old CIS export", "phone_columns": "PrimaryPhone", "mode": "append", "header_row": "1"},
+    )
+    assert response.status_code == 200
+    assert "retired configuration called “Old CIS export” already exists" in response.content.decode()
+    other.refresh_from_db()
+    assert other.name == "Nightly CIS export" and other.version == 1
+
+
+def test_saving_a_sample_under_a_name_retired_meanwhile_is_refused_on_the_columns_page(
+    manager_client, account, manager
+):
+    from imports import services
+    from tests.imports.pages import approved_configuration
+
+    columns_url = _sample(manager_client, cis_csv())
+    retired = approved_configuration(account, manager, name="Nightly CIS export")
+    services.configuration_retire(configuration=retired, user=manager)
+    response = _save(manager_client, columns_url)
+    assert response.status_code == 200
+    assert "retired ones keep their names" in response.content.decode()
+    assert ImportConfiguration.objects.filter(account=account).count() == 1
+
+
 def test_the_preformatted_file_of_a_soft_opt_out_test_lists_the_samples_rows_not_the_accounts_numbers(
     manager_client, account, make_subscriber
 ):

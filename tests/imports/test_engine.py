@@ -386,3 +386,19 @@ def test_an_opt_out_file_is_applied_at_once_however_many_it_stops(account, make_
     assert run.stage == Stage.DONE and run.counts["opted_out"] == 9
     suspend = run_import(account, "+12055550209\n", action="suspend")
     assert suspend.stage == Stage.AWAITING_CONFIRMATION  # a suspend list stays guarded: 1 of 1 opted in
+
+
+def test_a_file_and_a_manager_fold_tag_names_by_the_same_rule(account, run_import):
+    # "Straße" and "STRASSE" are two tags to SQL lower() (casefold made them one); "ΣΑΣ" and "σασ" are one
+    # (Python's lower() spells the first "σας").
+    # SQLite's lower() folds ASCII only, so there the Greek spellings stay two tags, on both paths alike.
+    from django.db import connection
+
+    names = ["ΣΑΣ", "σασ", "Straße", "STRASSE"]
+    expected = ["STRASSE", "Straße", "ΣΑΣ"] + (["σασ"] if connection.vendor == "sqlite" else [])
+    run = run_import(account, f"2055550100,{','.join(names)}\n")
+    assert run.stage == Stage.DONE
+    assert _tags(account, A) == expected
+    subscriber_services.subscriber_opt_in(account=account, phone=B, cause=Cause("manager"), tags=names)
+    assert _tags(account, B) == expected
+    assert account.tags.count() == len(expected)

@@ -127,3 +127,35 @@ def test_an_account_member_who_is_not_staff_cannot_use_admin(manager_client):
     response = manager_client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert "/admin/login/" in response.url
+
+
+@pytest.mark.django_db
+def test_support_staff_deleting_a_tag_in_admin_record_its_removal_on_each_number(client, account, make_subscriber):
+    from subscribers.models import SubscriberTag, Tag
+
+    support = get_user_model().objects.create_superuser("support", "s@example.com", "pw-for-tests-123")
+    make_subscriber(account, "+12025550173", State.OPTED_IN, tags=["Feeder A1", "North"])
+    make_subscriber(account, "+12025550174", State.SUSPENDED, tags=["Feeder A1"])
+    make_subscriber(account, "+12025550175", State.OPTED_IN, tags=["North"])
+    verified_login(client, support)
+    feeder = Tag.objects.get(account=account, name="Feeder A1")
+
+    response = client.post(reverse("admin:subscribers_tag_delete", args=[feeder.pk]), {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert not Tag.objects.filter(pk=feeder.pk).exists()
+    events = OptEvent.objects.filter(account=account).order_by("phone")
+    assert [(e.phone, e.tags_removed, e.source, e.user) for e in events] == [
+        ("+12025550173", ["Feeder A1"], "support", support),
+        ("+12025550174", ["Feeder A1"], "support", support),
+    ]
+    assert SubscriberTag.objects.filter(subscriber__account=account).count() == 2
+
+    # The bulk action of the change list goes the same way.
+    north = Tag.objects.get(account=account, name="North")
+    client.post(
+        reverse("admin:subscribers_tag_changelist"),
+        {"action": "delete_selected", "_selected_action": [north.pk], "post": "yes"},
+        follow=True,
+    )
+    assert not Tag.objects.filter(account=account).exists()
+    assert OptEvent.objects.filter(account=account, tags_removed=["North"], source="support").count() == 2

@@ -105,3 +105,17 @@ def test_merging_into_another_accounts_tag_is_refused(manager_client, account, o
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
     assert Tag.objects.filter(pk=tag.pk).exists()
+
+
+def test_the_tag_key_folds_exactly_as_sql_lower_does():
+    from django.db import connection
+
+    from subscribers.models import tag_key
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's lower() folds ASCII only")
+    names = ["Feeder A1", " District 4 ", "Straße", "STRASSE", "ΣΑΣ", "İstanbul", "ǅemal", "Ωhm", "KELVIN", "Énergie"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT lower(btrim(x)) FROM unnest(%s::text[]) WITH ORDINALITY AS t(x, n) ORDER BY n", [names])
+        folded = [row[0] for row in cursor.fetchall()]
+    assert [tag_key(name) for name in names] == folded
