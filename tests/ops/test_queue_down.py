@@ -18,6 +18,7 @@ from imports.models import ImportRun, RunSource, Stage
 from messaging import services as messaging
 from messaging.models import Alert
 from subscribers import exports
+from subscribers.selectors import SubscriberFilter
 from subscribers.services import ServiceError
 from tests.conftest import run_worker
 from tests.ops import procs
@@ -82,7 +83,9 @@ def test_an_alert_and_an_export_are_refused_before_anything_is_written(
     page = manager_client.post(reverse("messaging:alert_new"), {"body": "Outage.", "target": "everyone"})
     assert page.status_code in (200, 302) and not Alert.objects.exists()
     with pytest.raises(ServiceError, match="job queue is unavailable"):
-        exports.export_start(account=account, user=manager, fmt="csv", query=QueryDict(""), expected=20_000)
+        exports.export_start(
+            account=account, user=manager, fmt="csv", query=QueryDict(""), filters=SubscriberFilter(), expected=20_000
+        )
 
 
 @pytest.mark.django_db
