@@ -285,7 +285,11 @@ def run_once(account, path: Path, worker: Worker, configuration: str = "CIS expo
 
 def changes(run) -> int:
     return sum(
-        v for k, v in run.counts.items() if k not in ("unchanged", "duplicate", "new") and not k.startswith("rejected")
+        v
+        for k, v in run.counts.items()
+        if k
+        not in ("unchanged", "duplicate", "new", "numbers", "tagged", "untagged", "header", "stops", "opted_in_total")
+        and not k.startswith("rejected")
     )
 
 
