@@ -415,21 +415,13 @@ def consent_event_deliver(*, event_id: int) -> None:
     config = messaging_settings_get(account=event.account)
     if not config.webhook_url or event.state == InboundMessage.Forward.DELIVERED:
         return
-    error = _post_signed(config, json.dumps(event.payload).encode())
-    attempts = F("attempts") + 1
-    if not error:
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            state=InboundMessage.Forward.DELIVERED, attempts=attempts, error=""
-        )
-        return
-    job = get_current_job()
-    last = job is None or not job.retries_left
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        state=InboundMessage.Forward.FAILED if last else InboundMessage.Forward.PENDING,
-        attempts=attempts,
-        error=error,
+    _post_and_record(
+        config,
+        json.dumps(event.payload).encode(),
+        WebhookEvent.objects.filter(pk=event.pk),
+        ("state", "attempts", "error"),
+        f"posting consent event {event.pk}",
     )
-    raise ForwardFailed(f"posting consent event {event.pk} to {config.webhook_url} failed: {error}")
 
 
 def inbound_forward(*, inbound_id: int) -> None:
@@ -451,21 +443,29 @@ def inbound_forward(*, inbound_id: int) -> None:
             "received_at": message.received_at.isoformat(),
         }
     ).encode()
+    _post_and_record(
+        config,
+        payload,
+        InboundMessage.objects.filter(pk=message.pk),
+        ("forward", "forward_attempts", "forward_error"),
+        f"forwarding text {message.message_sid}",
+    )
+
+
+def _post_and_record(config: MessagingSettings, payload: bytes, row, fields: tuple[str, str, str], what: str) -> None:
+    """POST `payload` to the account's webhook and record the outcome on `row` (its state, attempts and error
+    fields): delivered; or, on failure, pending while the job has retries left and failed after the last, then
+    raise so that RQ retries it."""
+    state, attempts, error_field = fields
     error = _post_signed(config, payload)
-    attempts = F("forward_attempts") + 1
+    counted = {attempts: F(attempts) + 1, error_field: error}
     if not error:
-        InboundMessage.objects.filter(pk=message.pk).update(
-            forward=InboundMessage.Forward.DELIVERED, forward_attempts=attempts, forward_error=""
-        )
+        row.update(**{state: InboundMessage.Forward.DELIVERED}, **counted)
         return
     job = get_current_job()
     last = job is None or not job.retries_left
-    InboundMessage.objects.filter(pk=message.pk).update(
-        forward=InboundMessage.Forward.FAILED if last else InboundMessage.Forward.PENDING,
-        forward_attempts=attempts,
-        forward_error=error,
-    )
-    raise ForwardFailed(f"forwarding text {message.message_sid} to {config.webhook_url} failed: {error}")
+    row.update(**{state: InboundMessage.Forward.FAILED if last else InboundMessage.Forward.PENDING}, **counted)
+    raise ForwardFailed(f"{what} to {config.webhook_url} failed: {error}")
 
 
 class ForwardFailed(Exception):

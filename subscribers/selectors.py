@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from subscribers import phones
 from subscribers.models import Account, Membership, OptEvent, Role, Status, Subscriber, SubscriberTag, Tag
+from subscribers.transitions import BILLABLE_STATUSES
 
 # Counting every match of a broad filter on a million rows costs more than the page itself.
 COUNT_CAP = 10_000
@@ -235,9 +236,6 @@ def daily_opt_changes(*, account: Account, days: int = CHART_DAYS) -> list[Day]:
         Day(day, counts.get((day, Status.OPTED_IN), 0), counts.get((day, Status.OPTED_OUT), 0))
         for day in (first + timedelta(days=n) for n in range(days))
     ]
-
-
-BILLABLE_STATUSES = (Status.OPTED_IN, Status.PENDING)
 
 
 def _first_appearances(account: Account) -> QuerySet[OptEvent]:

@@ -26,7 +26,17 @@ from subscribers.models import (
     Tag,
     tag_key,
 )
-from subscribers.transitions import ALLOWED_SOURCES, Action, Change, Outcome, Refusal, State, decide
+from subscribers.transitions import (
+    ALLOWED_SOURCES,
+    BILLABLE,
+    BILLABLE_STATUSES,
+    Action,
+    Change,
+    Outcome,
+    Refusal,
+    State,
+    decide,
+)
 
 
 class ServiceError(Exception):
@@ -292,17 +302,12 @@ def _apply_change(
     return result
 
 
-_BILLABLE = (State.OPTED_IN, State.PENDING)
-
-
 def _becomes_billable(account: Account, phone: str, old: State, new: State) -> bool:
     """Whether this change makes the number opted in or pending in the account for the first time (before its
     event is written). A suspended number was opted in before; an opt-out of a number never seen is not new."""
-    if new not in _BILLABLE or old in (*_BILLABLE, State.SUSPENDED):
+    if new not in BILLABLE or old in (*BILLABLE, State.SUSPENDED):
         return False
-    return not OptEvent.objects.filter(
-        account=account, phone=phone, new_status__in=[s.status for s in _BILLABLE]
-    ).exists()
+    return not OptEvent.objects.filter(account=account, phone=phone, new_status__in=BILLABLE_STATUSES).exists()
 
 
 # Named entry points: what each caller means, in the words of SPEC §3.

@@ -43,6 +43,12 @@ class State(StrEnum):
         return {State.OUT_SUBSCRIBER: OptedOutBy.SUBSCRIBER, State.OUT_CUSTOMER: OptedOutBy.CUSTOMER}.get(self, "")
 
 
+# What is billed as new: a number entering one of these states in an account for the first time. An opt-out,
+# suspension or STOP of a number the account never had is recorded, never new.
+BILLABLE = (State.OPTED_IN, State.PENDING)
+BILLABLE_STATUSES = tuple(state.status for state in BILLABLE)
+
+
 class Action(StrEnum):
     OPT_IN = "opt_in"  # the utility opts a number in: import, API, manager, support
     REACTIVATE = "reactivate"  # the utility lifts a suspension

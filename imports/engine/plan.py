@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 from imports.engine import store
 from imports.engine.modes import Rules, Tags
-from subscribers.transitions import TABLE, Action, Change, State
+from subscribers.transitions import BILLABLE, TABLE, Action, Change, State
 
 NOT_FOUND = "refused:not_found"
 # The states (and statuses: the same words) that make a number billable the first time it is in one.
-_BILLABLE = "'opted_in', 'pending'"
 REJECTED_REASON_CHANGED = "changed_since"
 
 
@@ -36,6 +35,9 @@ def state_of_sql(status: str, opted_out_by: str, *, missing: str) -> str:
 def _literal(text: str) -> str:
     assert "'" not in text
     return f"'{text}'"
+
+
+_BILLABLE = ", ".join(_literal(state.value) for state in BILLABLE)
 
 
 def decision_sql(action: Action | None, only: tuple[State, ...] | None = None) -> tuple[str, str]:

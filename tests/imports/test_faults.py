@@ -245,6 +245,19 @@ def test_imports_of_different_accounts_do_not_wait_for_each_other(settings, acco
     assert mine.stage == Stage.DONE and errors == []
 
 
+def _stop_while_the_import_writes(run, account, phone: str, message_sid: str) -> list:
+    """Run the import in a thread, held between deciding and writing (its first write is a tag insert), while
+    `phone` texts STOP; returns the thread's errors."""
+    with psycopg.connect(_dsn()) as blocker:
+        blocker.execute("LOCK TABLE subscribers_tag IN EXCLUSIVE MODE")
+        errors: list = []
+        thread = _run_in_thread(run.pk, errors)
+        _wait_for(lambda: _backend_query("INSERT INTO subscribers_tag%"), "the import to decide")
+        subscriber_services.subscriber_keyword_stop(account=account, phone=phone, message_sid=message_sid)
+    thread.join()
+    return errors
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_stop_that_arrives_during_an_import_stays_opted_out(settings, account, upload_dir):
@@ -252,15 +265,7 @@ def test_a_stop_that_arrives_during_an_import_stays_opted_out(settings, account,
     phones = _load_numbers(account, 10)
     run = _start(account, "".join(f"{p}\n" for p in phones[:5]), mode=Mode.APPEND_HARD)
     stopper = phones[7]  # missing from the file: the import decides to opt it out as the customer's
-    with psycopg.connect(_dsn()) as blocker:
-        # Hold the import between deciding and writing: its first write is a tag insert.
-        blocker.execute("LOCK TABLE subscribers_tag IN EXCLUSIVE MODE")
-        errors: list = []
-        thread = _run_in_thread(run.pk, errors)
-        _wait_for(lambda: _backend_query("INSERT INTO subscribers_tag%"), "the import to decide")
-        subscriber_services.subscriber_keyword_stop(account=account, phone=stopper, message_sid="SM1")
-    thread.join()
-    assert errors == []
+    assert _stop_while_the_import_writes(run, account, stopper, "SM1") == []
     run.refresh_from_db()
     assert run.stage == Stage.DONE
     stopped = Subscriber.objects.get(account=account, phone=stopper)
@@ -279,14 +284,7 @@ def test_a_stop_from_a_number_new_to_the_list_during_its_first_import_stays_opte
     fresh = [f"+1205201{k:04d}" for k in range(5)]
     run = _start(account, "".join(f"{p},North\n" for p in fresh), mode=Mode.APPEND_TAGS)
     stopper = fresh[2]
-    with psycopg.connect(_dsn()) as blocker:
-        blocker.execute("LOCK TABLE subscribers_tag IN EXCLUSIVE MODE")
-        errors: list = []
-        thread = _run_in_thread(run.pk, errors)
-        _wait_for(lambda: _backend_query("INSERT INTO subscribers_tag%"), "the import to decide")
-        subscriber_services.subscriber_keyword_stop(account=account, phone=stopper, message_sid="SM2")
-    thread.join()
-    assert errors == []
+    assert _stop_while_the_import_writes(run, account, stopper, "SM2") == []
     run.refresh_from_db()
     assert run.stage == Stage.DONE
     stopped = Subscriber.objects.get(account=account, phone=stopper)
