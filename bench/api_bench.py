@@ -3,8 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/am_apibench REDIS_URL=redis://127.0.0.1:6379/7 DB_CONN_MAX_AGE=60 \
         .venv/bin/python bench/api_bench.py [--rows 1000000] [--seconds 30] [--connections 4] [--threads 2] [--reload]
 
-Needs wrk (`apt-get install wrk`). The first run migrates the database and loads an "api-bench" account in
-SQL (unnest): `--rows` numbers with a realistic mix of statuses and one district tag each. It then serves the
+Needs wrk (`apt-get install wrk`). The first run migrates the database and loads an "api-bench" account
+through the product's own import: `--rows` numbers with a realistic mix of statuses and one district tag each. It then serves the
 app with gunicorn (2 gthread workers of 2 threads each and prepared statements, as the README advises; DEBUG
 off, its own SECRET_KEY and ALLOWED_HOSTS) on a free loopback port and drives it with wrk: reads of random numbers of the account (every status), then opt-ins with a tag
 of numbers that may be opted in (80% existing numbers, 20% new ones), each with the account's API key.
@@ -100,36 +100,40 @@ def _valid_numbers(start: int, count: int) -> list[str]:
 
 
 def _load(rows: int):
-    """The account, its key and its numbers, written in SQL as bench/import_bench.py does."""
-    from django.db import connection, transaction
-
-    from subscribers.models import Account
+    """The account and its numbers, built through the product as a utility's would be: a first import of the
+    export (Preformatted, a district tag each), files that suspend and opt out some of them, the owners' STOPs
+    recorded by staff, and double opt-in requests for a few new numbers."""
+    from subscribers import services
+    from subscribers.models import Account, Source, Subscriber
+    from subscribers.transitions import Action
 
     rng = random.Random(6)
     numbers = _valid_numbers(0, rows)
     mix = rng.choices([(s, b) for s, b, _ in STATUS_MIX], [w for *_, w in STATUS_MIX], k=len(numbers))
-    with transaction.atomic(), connection.cursor() as cursor:
-        account = Account.objects.create(slug=SLUG, name="API Bench Electric (1M)")
-        cursor.execute(
-            "INSERT INTO subscribers_subscriber (account_id, phone, status, opted_out_by, first_seen, status_changed) "
-            "SELECT %s, p, s, b, now(), now() FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(p, s, b)",
-            [account.pk, numbers, [s for s, _ in mix], [b for _, b in mix]],
-        )
-        cursor.execute(
-            "INSERT INTO subscribers_tag (account_id, name, created_at) SELECT %s, n, now() FROM unnest(%s::text[]) n",
-            [account.pk, DISTRICTS],
-        )
-        cursor.execute(
-            "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
-            "SELECT s.id, t.id FROM unnest(%s::text[], %s::text[]) AS x(phone, tag) "
-            "JOIN subscribers_subscriber s ON s.account_id = %s AND s.phone = x.phone "
-            "JOIN subscribers_tag t ON t.account_id = %s AND t.name = x.tag",
-            [numbers, [rng.choice(DISTRICTS) for _ in numbers], account.pk, account.pk],
-        )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE subscribers_subscriber")
-        cursor.execute("VACUUM ANALYZE subscribers_subscribertag")
+    account = Account.objects.create(slug=SLUG, name="API Bench Electric (1M)")
+    cause = services.Cause(source=Source.MANAGER, note="bench")
+    with tempfile.TemporaryDirectory() as folder:
+        listed = [
+            (n, rng.choice(DISTRICTS)) for n, (status, _) in zip(numbers, mix, strict=True) if status != "pending"
+        ]
+        _import(Path(folder) / "export.csv", [f"{n},{d}" for n, d in listed], "opt_in")
+        for status, by, action in (("suspended", "", "suspend"), ("opted_out", "customer", "opt_out")):
+            chosen = [n for n, m in zip(numbers, mix, strict=True) if m == (status, by)]
+            _import(Path(folder) / f"{action}.csv", chosen, action)
+    stopped = [n for n, m in zip(numbers, mix, strict=True) if m == ("opted_out", "subscriber")]
+    for start in range(0, len(stopped), 10_000):
+        selection = Subscriber.objects.filter(phone__in=stopped[start : start + 10_000])
+        services.subscribers_bulk_apply(account=account, selection=selection, action=Action.STOP, cause=cause)
+    for number in (n for n, (status, _) in zip(numbers, mix, strict=True) if status == "pending"):
+        services.subscriber_request_confirmation(account=account, phone=number, cause=cause)
     return account
+
+
+def _import(path: Path, lines: list[str], action: str) -> None:
+    from django.core.management import call_command
+
+    path.write_text("\n".join(lines) + "\n")
+    call_command("import_file", SLUG, str(path), "--action", action, "--sync", stdout=open(os.devnull, "w"))
 
 
 def _account(rows: int, reload: bool):

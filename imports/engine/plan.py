@@ -1,8 +1,9 @@
 """Comparing and applying, set-based: the staged file against the account's subscribers, in SQL.
 
-`build` computes what the run would do to every number (the decision table `dec`, and the tag changes
-`add`/`rem`) from the same SPEC §3 table the status service uses, turned into SQL CASE expressions.
-`apply` makes those changes; `write_results` records them. The caller holds the account's lock and one
+`build` computes what the run would do to every number (the table `decisions`, and the tag changes `tags_to_add`
+and `unwanted_links`) from the same SPEC §3 table the status service uses, turned into SQL CASE expressions.
+`apply` hands them to the list's writer (subscribers.staged), which makes the changes; `write_results` records
+them. The caller holds the account's lock and one
 transaction around all of it, so the decisions are made on the state they are applied to.
 """
 
@@ -10,34 +11,14 @@ from dataclasses import dataclass
 
 from imports.engine import store
 from imports.engine.modes import Rules, Tags
+from subscribers import sql, staged
+from subscribers.sql import literal, state_sql
 from subscribers.transitions import BILLABLE, TABLE, Action, Change, State
 
 NOT_FOUND = "refused:not_found"
-# The states (and statuses: the same words) that make a number billable the first time it is in one.
 REJECTED_REASON_CHANGED = "changed_since"
-
-
-def state_sql(alias: str) -> str:
-    """A subscriber row's State (as its value), or 'none' when the LEFT JOIN found no row."""
-    return state_of_sql(f"{alias}.status", f"{alias}.opted_out_by", missing=f"{alias}.id IS NULL")
-
-
-def state_of_sql(status: str, opted_out_by: str, *, missing: str) -> str:
-    """State.of() in SQL: a status and who opted out, as the State value; 'none' where `missing` holds."""
-    return (
-        f"CASE WHEN {missing} THEN 'none' "
-        f"WHEN {status} = 'opted_out' AND {opted_out_by} = 'subscriber' THEN 'opted_out_subscriber' "
-        f"WHEN {status} = 'opted_out' THEN 'opted_out_customer' "
-        f"ELSE {status} END"
-    )
-
-
-def _literal(text: str) -> str:
-    assert "'" not in text
-    return f"'{text}'"
-
-
-_BILLABLE = ", ".join(_literal(state.value) for state in BILLABLE)
+# The states (and statuses: the same words) that make a number billable the first time it is in one.
+_BILLABLE = ", ".join(literal(state.value) for state in BILLABLE)
 
 
 def decision_sql(action: Action | None, only: tuple[State, ...] | None = None) -> tuple[str, str]:
@@ -48,36 +29,22 @@ def decision_sql(action: Action | None, only: tuple[State, ...] | None = None) -
     if action is None:
         return (
             "old_state",
-            f"CASE WHEN old_state = 'none' OR removed = 1 THEN {_literal(NOT_FOUND)} ELSE 'unchanged' END",
+            f"CASE WHEN old_state = 'none' OR removed = 1 THEN {literal(NOT_FOUND)} ELSE 'unchanged' END",
         )
     new_cases, decision_cases = [], []
     for state, result in TABLE[action].items():
         if only is not None and state not in only:
             continue
-        when = f"WHEN {_literal(state.value)}"
+        when = f"WHEN {literal(state.value)}"
         if isinstance(result, Change):
-            new_cases.append(f"{when} THEN {_literal(result.to.value)}")
-            decision_cases.append(f"{when} THEN {_literal(result.outcome.value)}")
+            new_cases.append(f"{when} THEN {literal(result.to.value)}")
+            decision_cases.append(f"{when} THEN {literal(result.outcome.value)}")
         else:
             new_cases.append(f"{when} THEN old_state")
-            decision_cases.append(f"{when} THEN {_literal('refused:' + result.code)}")
+            decision_cases.append(f"{when} THEN {literal('refused:' + result.code)}")
     return (
         f"CASE old_state {' '.join(new_cases)} ELSE old_state END",
         f"CASE old_state {' '.join(decision_cases)} ELSE 'unchanged' END",
-    )
-
-
-def _status_of(column: str) -> str:
-    return (
-        f"CASE {column} WHEN 'none' THEN '' WHEN 'opted_out_subscriber' THEN 'opted_out' "
-        f"WHEN 'opted_out_customer' THEN 'opted_out' ELSE {column} END"
-    )
-
-
-def _by_of(column: str) -> str:
-    return (
-        f"CASE {column} WHEN 'opted_out_subscriber' THEN 'subscriber' WHEN 'opted_out_customer' THEN 'customer' "
-        "ELSE '' END"
     )
 
 
@@ -94,10 +61,10 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     t = tables
     p = {"account": account_id}
     store.create_table_as(
-        t.f,
+        t.numbers,
         f"SELECT phone, min(seq) AS first_seq, min(row_number) AS row_number, count(*) AS n, "
         f"CASE WHEN count(*) = 1 THEN min(tags) ELSE {store.empty_tags()} END AS tags "
-        f"FROM {t.rows} WHERE reason IS NULL GROUP BY phone",
+        f"FROM {t.file_rows} WHERE reason IS NULL GROUP BY phone",
         index=() if store.is_postgres() else ("phone",),
         analyze="phone, first_seq, n",
     )
@@ -107,7 +74,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     in_file = (
         "SELECT f.phone, f.row_number, coalesce(m.tags, f.tags) AS tags, s.id AS subscriber_id, 1 AS in_file, "
         f"{state_sql('s')} AS old_state, CASE WHEN s.removed_at IS NULL THEN 0 ELSE 1 END AS removed "
-        f"FROM {t.f} f LEFT JOIN {t.merged} m ON m.phone = f.phone "
+        f"FROM {t.numbers} f LEFT JOIN {t.merged_tags} m ON m.phone = f.phone "
         "LEFT JOIN subscribers_subscriber s ON s.account_id = %(account)s AND s.phone = f.phone"
     )
     in_new, in_decision = decision_sql(rules.in_file)
@@ -122,7 +89,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     # it, it needs no id written back into a million decisions. Every decision counts as applied until one
     # fails to land (see apply).
     new_id = (
-        f"CASE WHEN subscriber_id IS NULL AND new_state <> 'none' THEN nextval('{store.id_sequence()}') "
+        f"CASE WHEN subscriber_id IS NULL AND new_state <> 'none' THEN nextval('{staged.id_sequence()}') "
         "ELSE subscriber_id END"
         if store.is_postgres()
         else "subscriber_id"
@@ -132,8 +99,6 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
         return (
             f"SELECT phone, row_number, tags, {new_id} AS subscriber_id, in_file, old_state, removed, new_state, "
             "decision, "
-            f"{_status_of('old_state')} AS old_status, {_status_of('new_state')} AS new_status, "
-            f"{_by_of('new_state')} AS new_by, "
             # Billed as new: a number the run opts in (or makes pending) that the account never had opted in or
             # pending before. An opt-out of a number never seen is recorded, to block it, but is not new.
             f"CASE WHEN old_state = 'none' AND new_state IN ({_BILLABLE}) AND NOT EXISTS (SELECT 1 "
@@ -147,7 +112,7 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
     # evaluated after the sort), so the list's key grows at one end, and every later sort by phone or by id
     # finds its input in order already.
     with store.probing():  # each of the file's numbers looked up in the list's index
-        store.create_table_as(t.dec, f"{decided(in_file)} ORDER BY phone", p, analyze=False)
+        store.create_table_as(t.decisions, f"{decided(in_file)} ORDER BY phone", p, analyze=False)
     if rules.missing is not None:
         # The opted-in numbers the file lacks: the account's list against the whole file, hashed.
         missing = (
@@ -155,27 +120,27 @@ def build(tables: store.Tables, *, account_id: int, rules: Rules) -> Summary:
             "0 AS in_file, "
             "'opted_in' AS old_state, 0 AS removed FROM subscribers_subscriber s "
             "WHERE s.account_id = %(account)s AND s.status = 'opted_in' "
-            f"AND NOT EXISTS (SELECT 1 FROM {t.f} f WHERE f.phone = s.phone)"
+            f"AND NOT EXISTS (SELECT 1 FROM {t.numbers} f WHERE f.phone = s.phone)"
         )
-        store.execute(f"INSERT INTO {t.dec} {decided(missing)}", p)
+        store.execute(f"INSERT INTO {t.decisions} {decided(missing)}", p)
     if not store.is_postgres():
-        store.add_indexes(t.dec, ("phone", "subscriber_id"))
-    store.update_statistics(t.dec, "phone, subscriber_id, in_file, old_state, new_state, decision, applied")
+        store.add_indexes(t.decisions, ("phone", "subscriber_id"))
+    store.update_statistics(t.decisions, "phone, subscriber_id, in_file, old_state, new_state, decision, applied")
     _build_tags(tables, rules, account_id)
     return _summary(tables, account_id)
 
 
 def _merge_duplicate_tags(t: store.Tables) -> None:
     """A number on several rows gets the tags of all of them (a name's spelling: the first in sort order), in
-    `merged`, which the decisions prefer to the number's tags in `f`."""
+    `merged_tags`, which the decisions prefer to the number's tags in `numbers`."""
     store.create_table_as(
-        t.merged,
+        t.merged_tags,
         f"SELECT phone, {store.tags_agg('name', 'key')} AS tags FROM (SELECT r.phone, lower(t.value) AS key, "
-        f"min(t.value) AS name FROM {t.rows} r, {store.unnest_tags('r')} WHERE r.reason IS NULL "
-        f"AND r.phone IN (SELECT phone FROM {t.f} WHERE n > 1) GROUP BY r.phone, lower(t.value) ORDER BY 1, 2) x "
+        f"min(t.value) AS name FROM {t.file_rows} r, {sql.unnest_tags('r')} WHERE r.reason IS NULL "
+        f"AND r.phone IN (SELECT phone FROM {t.numbers} WHERE n > 1) GROUP BY r.phone, lower(t.value) ORDER BY 1, 2) x "
         "GROUP BY phone",
         index=() if store.is_postgres() else ("phone",),
-        analyze="phone",  # hashed, not the million numbers it is joined to (see adda)
+        analyze="phone",  # hashed, not the million numbers it is joined to (see names_added)
     )
 
 
@@ -184,10 +149,6 @@ _ELIGIBLE = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
 # their tags directly, not tag by tag through the tables below: on a first import that is every number).
 _FRESH = f"{_ELIGIBLE} AND d.old_state = 'none'"
 _LISTED = f"{_ELIGIBLE} AND d.old_state <> 'none'"
-# Numbers on the list whose state the run changes.
-_CHANGED = "d.old_state <> 'none' AND d.new_state <> d.old_state"
-# Numbers the run adds to the list.
-_ADDED = "old_state = 'none' AND new_state <> 'none'"
 
 
 def _fresh_tagged(rules: Rules) -> str:
@@ -196,15 +157,17 @@ def _fresh_tagged(rules: Rules) -> str:
 
 
 def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
-    """The tag changes: `add` (file tags a number on the list lacks) and `rem` (links to delete), with their names
-    per number (`adda`, `rema`; `adda` also names the tags of the numbers new to the list).
+    """The tag changes: `tags_to_add` (file tags a number on the list lacks) and `unwanted_links` (links to delete),
+    with their names per number (`names_added`, `names_removed`; `names_added` also names the tags of the numbers
+    new to the list).
 
     Most numbers of a re-import keep their tags. On PostgreSQL those are recognised wholesale — the tag ids a
-    combination of file tags stands for (`combo`), against the ids each number has — so only the rest, in `diff`,
-    are compared tag by tag. When the file's numbers are few against every account's links, their links are read
-    number by number (LATERAL) from the links' index, whatever the planner thinks of that table's size."""
+    combination of file tags stands for (`tag_sets`), against the ids each number has — so only the rest, in
+    `to_compare`, are compared tag by tag. When the file's numbers are few against every account's links, their
+    links are read number by number (LATERAL) from the links' index, whatever the planner thinks of that table's
+    size."""
     p = {"account": account_id}
-    numbers = f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.dec} d"
+    numbers = f"SELECT d.phone, d.subscriber_id, d.tags FROM {t.decisions} d"
     if rules.tags == Tags.NONE:
         diff = f"{numbers} WHERE 1 = 0"
     elif store.is_postgres():
@@ -212,8 +175,8 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
         # DISTINCT sorts), a file of ten tags per number, each combination its own, sorted 100,000 arrays of ten
         # strings for 20 s.
         store.create_table_as(
-            t.combo,
-            f"WITH c AS (SELECT tags, row_number() OVER () AS n FROM (SELECT DISTINCT d.tags FROM {t.dec} d "
+            t.tag_sets,
+            f"WITH c AS (SELECT tags, row_number() OVER () AS n FROM (SELECT DISTINCT d.tags FROM {t.decisions} d "
             f"WHERE {_LISTED}) x) "
             "SELECT c.tags, i.ids FROM c JOIN (SELECT c.n, CASE WHEN count(t.value) = count(tg.id) "
             "THEN coalesce(array_agg(DISTINCT tg.id) FILTER (WHERE tg.id IS NOT NULL), '{}') END AS ids "
@@ -232,29 +195,29 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
         # Array comparison needs the ids in one order: array_agg(DISTINCT) sorts them.
         diff = (
             "WITH h AS (SELECT d.subscriber_id, array_agg(st.tag_id ORDER BY st.tag_id) AS ids "
-            f"FROM {t.dec} d {store.links_of('d', few=_few_of_all_links(t.dec, _LISTED))} WHERE {_LISTED} GROUP BY 1) "
-            f"{numbers} JOIN {t.combo} c ON c.tags = d.tags LEFT JOIN h ON h.subscriber_id = d.subscriber_id "
+            f"FROM {t.decisions} d {store.links_of('d', few=_few_of_all_links(t.decisions, _LISTED))} WHERE {_LISTED} GROUP BY 1) "
+            f"{numbers} JOIN {t.tag_sets} c ON c.tags = d.tags LEFT JOIN h ON h.subscriber_id = d.subscriber_id "
             f"WHERE {_LISTED} AND (c.ids IS NULL OR NOT ({keep}))"
         )
     else:
         diff = f"{numbers} WHERE {_LISTED}"  # SQLite: every number compared tag by tag
     store.create_table_as(
-        t.diff,
+        t.to_compare,
         diff,
         index=() if store.is_postgres() else ("phone", "subscriber_id"),
         analyze="phone, subscriber_id",
     )
     store.create_table_as(
-        t.ftag,
+        t.file_tags,
         f"SELECT phone, key, min(name) AS name FROM (SELECT x.phone, lower(t.value) AS key, t.value AS name "
-        f"FROM {t.diff} x, {store.unnest_tags('x')}) y GROUP BY phone, key",
+        f"FROM {t.to_compare} x, {sql.unnest_tags('x')}) y GROUP BY phone, key",
         index=() if store.is_postgres() else ("phone, key",),
         analyze=False,
     )
     store.create_table_as(
-        t.cur,
+        t.links,
         "SELECT x.phone, st.id AS link_id, st.tag_id, tg.name, lower(tg.name) AS key "
-        f"FROM {t.diff} x {store.links_of('x', few=_few_of_all_links(t.diff))} JOIN subscribers_tag tg ON tg.id = st.tag_id "
+        f"FROM {t.to_compare} x {store.links_of('x', few=_few_of_all_links(t.to_compare))} JOIN subscribers_tag tg ON tg.id = st.tag_id "
         "WHERE tg.account_id = %(account)s",
         p,
         index=() if store.is_postgres() else ("phone, key",),
@@ -262,29 +225,29 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     )
     add_where = "" if rules.tags in (Tags.ADD, Tags.EXACT) else " AND 1 = 0"
     store.create_table_as(
-        t.add,
-        f"SELECT ft.phone, ft.key, ft.name FROM {t.ftag} ft "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {t.cur} c WHERE c.phone = ft.phone AND c.key = ft.key)" + add_where,
+        t.tags_to_add,
+        f"SELECT ft.phone, ft.key, ft.name FROM {t.file_tags} ft "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {t.links} c WHERE c.phone = ft.phone AND c.key = ft.key)" + add_where,
         index=() if store.is_postgres() else ("phone",),
         analyze=False,
     )
     if rules.tags == Tags.EXACT:
-        rem_where = f"NOT EXISTS (SELECT 1 FROM {t.ftag} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
+        rem_where = f"NOT EXISTS (SELECT 1 FROM {t.file_tags} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
     elif rules.tags == Tags.REMOVE:
-        rem_where = f"EXISTS (SELECT 1 FROM {t.ftag} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
+        rem_where = f"EXISTS (SELECT 1 FROM {t.file_tags} ft WHERE ft.phone = c.phone AND ft.key = c.key)"
     else:
         rem_where = "1 = 0"
     store.create_table_as(
-        t.rem,
-        f"SELECT c.phone, c.link_id, c.tag_id, c.name FROM {t.cur} c WHERE {rem_where}",
+        t.unwanted_links,
+        f"SELECT c.phone, c.link_id, c.tag_id, c.name FROM {t.links} c WHERE {rem_where}",
         index=() if store.is_postgres() else ("phone",),
         analyze=False,
     )
     fresh = (
-        f" UNION ALL SELECT d.phone, {store.tags_json('d.tags')} FROM {t.dec} d "
+        f" UNION ALL SELECT d.phone, {store.tags_json('d.tags')} FROM {t.decisions} d "
         f"WHERE {_fresh_tagged(rules)} AND {store.tags_count('d.tags')} > 0"
     )
-    for table, source, more in ((t.adda, t.add, fresh), (t.rema, t.rem, "")):
+    for table, source, more in ((t.names_added, t.tags_to_add, fresh), (t.names_removed, t.unwanted_links, "")):
         ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
         store.create_table_as(
             table,
@@ -306,25 +269,27 @@ def _few_of_all_links(table: str, where: str = "1 = 1") -> bool:
     return listed * 20 < links
 
 
-_FINAL_OUTCOME = (
-    "CASE WHEN d.decision LIKE 'refused:%%' THEN 'rejected' "
-    "WHEN d.applied = 0 THEN 'unchanged' "
-    "WHEN d.decision NOT IN ('unchanged', 'pending', 'expired') THEN d.decision "
-    "WHEN a.phone IS NOT NULL THEN 'tags_added' "
-    "WHEN r.phone IS NOT NULL THEN 'tags_removed' "
-    "ELSE 'unchanged' END"
-)
+def _outcome(*, applied: bool) -> str:
+    """A number's outcome: what the run did to it, or, before it is applied (`applied` False), would do."""
+    not_landed = "WHEN d.applied = 0 THEN 'unchanged' " if applied else ""
+    return (
+        "CASE WHEN d.decision LIKE 'refused:%%' THEN 'rejected' "
+        f"{not_landed}"
+        "WHEN d.decision NOT IN ('unchanged', 'pending', 'expired') THEN d.decision "
+        "WHEN a.phone IS NOT NULL THEN 'tags_added' "
+        "WHEN r.phone IS NOT NULL THEN 'tags_removed' "
+        "ELSE 'unchanged' END"
+    )
 
 
 def _joined(t: store.Tables) -> str:
-    return f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone"
+    return f"FROM {t.decisions} d LEFT JOIN {t.names_added} a ON a.phone = d.phone LEFT JOIN {t.names_removed} r ON r.phone = d.phone"
 
 
 def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summary:
     counts: dict[str, int] = {}
     new_numbers = 0
-    # Before applying, every row counts as applied: what the run would do.
-    outcome = _FINAL_OUTCOME if final else _FINAL_OUTCOME.replace("WHEN d.applied = 0 THEN 'unchanged' ", "")
+    outcome = _outcome(applied=final)
     for name, reason, count, new in store.rows(
         f"SELECT {outcome} AS outcome, CASE WHEN d.decision LIKE 'refused:%%' THEN substr(d.decision, 9) ELSE '' END, "
         f"count(*), sum(d.is_new) {_joined(t)} GROUP BY 1, 2"
@@ -335,18 +300,20 @@ def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summar
         if name == "opted_in":
             new_numbers += int(new or 0) if not final else 0
     if final:
-        new_numbers = int(store.scalar(f"SELECT coalesce(sum(is_new), 0) FROM {t.dec} WHERE applied = 1") or 0)
-    for reason, count in store.rows(f"SELECT reason, count(*) FROM {t.rows} WHERE reason IS NOT NULL GROUP BY reason"):
+        new_numbers = int(store.scalar(f"SELECT coalesce(sum(is_new), 0) FROM {t.decisions} WHERE applied = 1") or 0)
+    for reason, count in store.rows(
+        f"SELECT reason, count(*) FROM {t.file_rows} WHERE reason IS NOT NULL GROUP BY reason"
+    ):
         counts["rejected"] = counts.get("rejected", 0) + count
         counts[f"rejected_{reason}"] = counts.get(f"rejected_{reason}", 0) + count
-    valid_rows = int(store.scalar(f"SELECT count(*) FROM {t.rows} WHERE reason IS NULL") or 0)
-    valid_numbers = int(store.scalar(f"SELECT count(*) FROM {t.f}") or 0)
+    valid_rows = int(store.scalar(f"SELECT count(*) FROM {t.file_rows} WHERE reason IS NULL") or 0)
+    valid_numbers = int(store.scalar(f"SELECT count(*) FROM {t.numbers}") or 0)
     if valid_rows > valid_numbers:
         counts["duplicate"] = valid_rows - valid_numbers
     counts["new"] = new_numbers
     stops = int(
         store.scalar(
-            f"SELECT count(*) FROM {t.dec} WHERE old_state = 'opted_in' "
+            f"SELECT count(*) FROM {t.decisions} WHERE old_state = 'opted_in' "
             "AND new_state IN ('suspended', 'opted_out_customer', 'opted_out_subscriber')"
         )
         or 0
@@ -360,102 +327,41 @@ def _summary(t: store.Tables, account_id: int, *, final: bool = False) -> Summar
     return Summary(counts, new_numbers, stops, opted_in_total, valid_numbers)
 
 
+def _staged(t: store.Tables) -> staged.Staged:
+    return staged.Staged(
+        decisions=t.decisions,
+        tags_to_add=t.tags_to_add,
+        links_to_remove=t.links_to_remove,
+        names_added=t.names_added,
+        names_removed=t.names_removed,
+        changed=t.changed,
+    )
+
+
 def apply(
     tables: store.Tables, decided: Summary, *, rules: Rules, account_id: int, run_id: int, user_id: int | None, now
 ) -> Summary:
-    """Make the changes `build` decided, then write the opt events; returns the final counts."""
+    """Have the list's writer (subscribers.staged) make the changes `build` decided and write their opt events;
+    returns the final counts."""
     t = tables
-    p = {"account": account_id, "now": now, "run": run_id, "user": user_id}
-    fresh = _fresh_tagged(rules)
-    fresh_names = (
-        f"SELECT lower(t.value) AS key, t.value AS name FROM (SELECT DISTINCT d.tags FROM {t.dec} d WHERE {fresh}) x, "
-        f"{store.unnest_tags('x')}"
-    )
-    store.execute(
-        "INSERT INTO subscribers_tag (account_id, name, created_at) "
-        f"SELECT %(account)s, min(name), %(now)s FROM (SELECT key, name FROM {t.add} UNION ALL {fresh_names}) n "
-        "WHERE 1 = 1 GROUP BY key ON CONFLICT DO NOTHING",
-        p,
-    )
-    columns = "account_id, phone, status, opted_out_by, first_seen, status_changed"
-    values = "%(account)s, phone, new_status, new_by, %(now)s, %(now)s"
-    added_rows = f"FROM {t.dec} WHERE {_ADDED} ORDER BY phone ON CONFLICT DO NOTHING"
-    # The decisions were made on rows read moments ago. A change that lands meanwhile (a STOP texted during
-    # the import) must win, so an update only applies where the number is still in the state it was decided on.
-    update = (
-        "UPDATE subscribers_subscriber SET status = d.new_status, opted_out_by = d.new_by, "
-        "status_changed = %(now)s, "
-        "removed_at = CASE WHEN d.new_status <> 'opted_out' THEN NULL ELSE subscribers_subscriber.removed_at END "
-        f"FROM {t.dec} d WHERE subscribers_subscriber.id = d.subscriber_id AND {_CHANGED} "
-        f"AND {state_sql('subscribers_subscriber')} = d.old_state"
-    )
+    written = _staged(t)
+    tag_new_numbers = rules.tags in (Tags.ADD, Tags.EXACT)
+    staged.tags_create(written, account_id=account_id, now=now, tag_new_numbers=tag_new_numbers)
+    added = staged.numbers_add(written, account_id=account_id, now=now)
+    staged.numbers_change(written, now=now)
     if store.is_postgres():
-        added = store.scalar(
-            f"WITH ins AS (INSERT INTO subscribers_subscriber (id, {columns}) SELECT subscriber_id, {values} "
-            f"{added_rows} RETURNING 1) SELECT count(*) FROM ins",
-            p,
-        )
-        # The numbers to change are fetched by id through the list's primary key, their ids given as one array:
-        # the decisions are then hashed against those rows alone. Joined as tables, a list the statistics took
-        # for empty (its numbers deleted when they were last sampled) was read as the outer side of a nested loop
-        # that scanned every decision per number: 1,000 numbers and a 100,000-row file ran for over 12 minutes.
-        store.execute(f"DROP TABLE IF EXISTS {t.landed}")
-        store.execute(f"CREATE UNLOGGED TABLE {t.landed} (id bigint)")
-        store.execute(
-            f"WITH upd AS ({update} AND subscribers_subscriber.id = ANY(ARRAY(SELECT d.subscriber_id "
-            f"FROM {t.dec} d WHERE {_CHANGED})) RETURNING subscribers_subscriber.id) "
-            f"INSERT INTO {t.landed} SELECT id FROM upd",
-            p,
-        )
         _unmark_what_did_not_land(t, added=added)
-    else:
-        # One writer at a time on SQLite: nothing can change between the decisions and the writes.
-        store.execute(f"INSERT INTO subscribers_subscriber ({columns}) SELECT {values} {added_rows}", p)
-        store.execute(
-            f"UPDATE {t.dec} SET subscriber_id = (SELECT s.id FROM subscribers_subscriber s "
-            f"WHERE s.account_id = %(account)s AND s.phone = {t.dec}.phone) WHERE {_ADDED}",
-            p,
-        )
-        store.execute(update, p)
-    # The links to delete, hashed out of the staged tables first; then deleted by id, through the links' key.
+    # The links to delete, of the decisions that landed, hashed out of the staged tables.
     store.create_table_as(
-        t.gone, f"SELECT r.link_id FROM {t.rem} r JOIN {t.dec} d ON d.phone = r.phone WHERE d.applied = 1"
+        t.links_to_remove,
+        f"SELECT r.link_id FROM {t.unwanted_links} r JOIN {t.decisions} d ON d.phone = r.phone WHERE d.applied = 1",
     )
-    delete_links = "DELETE FROM subscribers_subscribertag WHERE id "
-    if store.is_postgres():
-        store.execute(f"{delete_links}= ANY(ARRAY(SELECT link_id FROM {t.gone}))")
-    else:
-        store.execute(f"{delete_links}IN (SELECT link_id FROM {t.gone})")
-    # In the order of the links' unique index, which they then grow at one end instead of all over.
-    store.execute(
-        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
-        f"SELECT d.subscriber_id, tg.id FROM {t.add} a JOIN {t.dec} d ON d.phone = a.phone "
-        "JOIN subscribers_tag tg ON tg.account_id = %(account)s AND lower(tg.name) = a.key "
-        "WHERE d.applied = 1 AND d.subscriber_id IS NOT NULL ORDER BY 1, 2 ON CONFLICT DO NOTHING",
-        p,
-    )
-    # The numbers this transaction added: nobody else sees them yet, so no link of theirs can exist and the
-    # conflict check (an index probe per link, a million links and more on a first import) is left out.
-    store.execute(
-        "INSERT INTO subscribers_subscribertag (subscriber_id, tag_id) "
-        f"SELECT DISTINCT d.subscriber_id, tg.id FROM {t.dec} d, {store.unnest_tags('d')}, subscribers_tag tg "
-        f"WHERE {fresh} AND d.applied = 1 AND d.subscriber_id IS NOT NULL "
-        "AND tg.account_id = %(account)s AND lower(tg.name) = lower(t.value) ORDER BY 1, 2",
-        p,
-    )
-    empty = store.empty_json()
-    store.execute(
-        "INSERT INTO subscribers_optevent (account_id, phone, old_status, new_status, opted_out_by, tags_added, "
-        "tags_removed, source, user_id, import_run_id, message_sid, note, created_at) "
-        "SELECT %(account)s, d.phone, d.old_status, d.new_status, d.new_by, "
-        f"coalesce(a.names, {empty}), coalesce(r.names, {empty}), 'import', %(user)s, %(run)s, '', '', %(now)s "
-        f"{_joined(t)} WHERE d.applied = 1 AND (d.new_state <> d.old_state OR a.phone IS NOT NULL "
-        "OR r.phone IS NOT NULL) ORDER BY d.phone",
-        p,
-    )
-    if not store.scalar(f"SELECT count(*) FROM {t.dec} WHERE applied = 0"):
+    staged.links_remove(written)
+    staged.links_add(written, account_id=account_id, tag_new_numbers=tag_new_numbers)
+    staged.events_record(written, account_id=account_id, run_id=run_id, user_id=user_id, now=now)
+    if not store.scalar(f"SELECT count(*) FROM {t.decisions} WHERE applied = 0"):
         # Every decision landed (nothing changed meanwhile): the counts are the decided ones.
-        new_numbers = int(store.scalar(f"SELECT coalesce(sum(is_new), 0) FROM {t.dec}") or 0)
+        new_numbers = int(store.scalar(f"SELECT coalesce(sum(is_new), 0) FROM {t.decisions}") or 0)
         counts = {**decided.counts, "new": new_numbers}
         return Summary(counts, new_numbers, decided.stops, decided.opted_in_total, decided.valid_numbers)
     return _summary(tables, account_id, final=True)
@@ -464,26 +370,26 @@ def apply(
 def _unmark_what_did_not_land(t: store.Tables, *, added: int) -> None:
     """A change that landed meanwhile (a STOP texted during the import) won over the decision: the numbers whose
     insert or update did not happen are marked not applied. Counted first, as it is almost never so."""
-    if added < store.scalar(f"SELECT count(*) FROM {t.dec} WHERE {_ADDED}"):
+    if added < store.scalar(f"SELECT count(*) FROM {t.decisions} d WHERE {staged.added()}"):
         with store.probing():  # the few numbers looked up by id, not the whole list hashed
             store.execute(
-                f"UPDATE {t.dec} d SET applied = 0 WHERE {_ADDED.replace('old_state', 'd.old_state')} AND NOT EXISTS "
+                f"UPDATE {t.decisions} d SET applied = 0 WHERE {staged.added()} AND NOT EXISTS "
                 "(SELECT 1 FROM subscribers_subscriber s WHERE s.id = d.subscriber_id)"
             )
-    if store.scalar(f"SELECT count(*) FROM {t.landed}") < store.scalar(
-        f"SELECT count(*) FROM {t.dec} d WHERE {_CHANGED}"
+    if store.scalar(f"SELECT count(*) FROM {t.changed}") < store.scalar(
+        f"SELECT count(*) FROM {t.decisions} d WHERE {staged.changed()}"
     ):
         store.execute(
-            f"UPDATE {t.dec} d SET applied = 0 WHERE {_CHANGED} AND NOT EXISTS "
-            f"(SELECT 1 FROM {t.landed} l WHERE l.id = d.subscriber_id)"
+            f"UPDATE {t.decisions} d SET applied = 0 WHERE {staged.changed()} AND NOT EXISTS "
+            f"(SELECT 1 FROM {t.changed} l WHERE l.id = d.subscriber_id)"
         )
 
 
 def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
     """One ImportResult per number, duplicate and rejected row, in the file's order."""
     t = tables
-    empty = store.empty_json()
-    outcome = _FINAL_OUTCOME if applied else _FINAL_OUTCOME.replace("WHEN d.applied = 0 THEN 'unchanged' ", "")
+    empty = sql.empty_json()
+    outcome = _outcome(applied=applied)
     kept = "d.applied = 1" if applied else "1 = 1"
     changed_since = (
         "CASE WHEN d.applied = 0 THEN 'Changed by someone else while the import ran: left as it was.' ELSE '' END"
@@ -500,12 +406,12 @@ def write_results(tables: store.Tables, *, run_id: int, applied: bool) -> None:
     )
     duplicates = (
         f"SELECT x.phone, 'duplicate', 0, {store.tags_json('x.tags')}, {empty}, {empty}, '', x.row_number, x.raw, "
-        f"'', x.seq FROM {t.rows} x JOIN {t.f} f ON f.phone = x.phone AND f.n > 1 "
+        f"'', x.seq FROM {t.file_rows} x JOIN {t.numbers} f ON f.phone = x.phone AND f.n > 1 "
         "WHERE x.reason IS NULL AND x.seq <> f.first_seq"
     )
     rejected = (
         f"SELECT '', 'rejected', 0, {empty}, {empty}, {empty}, x.reason, x.row_number, x.raw, "
-        f"coalesce(x.detail, ''), x.seq FROM {t.rows} x WHERE x.reason IS NOT NULL"
+        f"coalesce(x.detail, ''), x.seq FROM {t.file_rows} x WHERE x.reason IS NOT NULL"
     )
     store.execute(
         "INSERT INTO imports_importresult (run_id, phone, outcome, is_new, tags, tags_added, tags_removed, reason, "
@@ -523,7 +429,7 @@ def tag_counts(tables: store.Tables, *, applied: bool) -> tuple[int, int]:
     kept = "d.applied = 1" if applied else "1 = 1"
     gained, lost = store.rows(
         "SELECT count(a.phone), count(r.phone) "
-        f"FROM {t.dec} d LEFT JOIN {t.adda} a ON a.phone = d.phone LEFT JOIN {t.rema} r ON r.phone = d.phone "
+        f"FROM {t.decisions} d LEFT JOIN {t.names_added} a ON a.phone = d.phone LEFT JOIN {t.names_removed} r ON r.phone = d.phone "
         f"WHERE {kept}"
     )[0]
     return int(gained), int(lost)
@@ -531,4 +437,4 @@ def tag_counts(tables: store.Tables, *, applied: bool) -> tuple[int, int]:
 
 def drop_derived(tables: store.Tables) -> None:
     """Everything but the staged rows (and their languages), which a run waiting for confirmation still needs."""
-    store.drop(tables, [name for name in tables.all() if name not in (tables.rows, tables.lang)])
+    store.drop(tables, [name for name in tables.all() if name not in (tables.file_rows, tables.languages)])

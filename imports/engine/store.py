@@ -11,33 +11,32 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from subscribers import staged
+from subscribers.sql import execute, is_postgres, scalar
+
 STAGED_COLUMNS = ("seq", "row_number", "phone", "reason", "raw", "tags", "detail")
-
-
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 class Tables:
     """The names of one run's tables; the run id is an integer, so the names are safe to format into SQL."""
 
     SUFFIXES = (
-        "rows",
-        "f",
-        "merged",
-        "dec",
-        "combo",
-        "diff",
-        "ftag",
-        "cur",
-        "add",
-        "rem",
-        "adda",
-        "rema",
-        "undo",
-        "landed",
-        "gone",
-        "lang",
+        "file_rows",
+        "numbers",
+        "merged_tags",
+        "decisions",
+        "tag_sets",
+        "to_compare",
+        "file_tags",
+        "links",
+        "tags_to_add",
+        "unwanted_links",
+        "names_added",
+        "names_removed",
+        "undone",
+        "changed",
+        "links_to_remove",
+        "languages",
     )
 
     def __init__(self, run_id: int, prefix: str = "imp"):
@@ -51,19 +50,6 @@ class Tables:
 
 
 # Parameters are always passed, even empty, so that "%%" means "%" in every statement on both databases.
-
-
-def execute(sql: str, params: Sequence | dict = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def scalar(sql: str, params: Sequence | dict = ()):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        return row[0] if row else None
 
 
 def rows(sql: str, params: Sequence | dict = ()) -> list[tuple]:
@@ -108,41 +94,35 @@ def drop(tables: Tables, names: Iterable[str] | None = None) -> None:
 
 def staged_exists(tables: Tables) -> bool:
     if is_postgres():
-        return scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.rows]) is True
-    return bool(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.rows]))
+        return scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.file_rows]) is True
+    return bool(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.file_rows]))
 
 
 def create_languages(tables: Tables) -> None:
     """The languages an ALP file's language column gives its numbers, kept apart from the staged rows: only
     files with such a column pay for them, and the plan's statements never read them."""
-    execute(f"DROP TABLE IF EXISTS {tables.lang}")
+    execute(f"DROP TABLE IF EXISTS {tables.languages}")
     unlogged = "UNLOGGED " if is_postgres() else ""
-    execute(f"CREATE {unlogged}TABLE {tables.lang} (seq bigint, phone text, language text)")
+    execute(f"CREATE {unlogged}TABLE {tables.languages} (seq bigint, phone text, language text)")
 
 
 def write_languages(tables: Tables, rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {tables.lang} (seq, phone, language) VALUES (%s, %s, %s)", rows)
+        cursor.executemany(f"INSERT INTO {tables.languages} (seq, phone, language) VALUES (%s, %s, %s)", rows)
 
 
 def apply_languages(tables: Tables, account_id: int) -> int:
     """Set the language of the account's numbers the file gives one (the last row wins). Not a status change:
     no opt event. Returns how many numbers changed language."""
     if is_postgres():
-        exists = scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.lang]) is True
+        exists = scalar("SELECT to_regclass(%s) IS NOT NULL", [tables.languages]) is True
     else:
-        exists = bool(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.lang]))
+        exists = bool(
+            scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [tables.languages])
+        )
     if not exists:
         return 0
-    latest = (
-        f"SELECT phone, language FROM {tables.lang} WHERE seq IN (SELECT max(seq) FROM {tables.lang} GROUP BY phone)"
-    )
-    return execute(
-        f"UPDATE subscribers_subscriber SET language = l.language FROM ({latest}) AS l"
-        " WHERE subscribers_subscriber.account_id = %s AND subscribers_subscriber.phone = l.phone"
-        " AND subscribers_subscriber.language <> l.language",
-        [account_id],
-    )
+    return staged.languages_set(tables.languages, account_id=account_id)
 
 
 _PG_STAGING = "(seq bigint, row_number integer, phone text, reason text, raw text, tags text[], detail text)"
@@ -164,13 +144,13 @@ class Loader:
             self._raw = connection.get_new_connection(connection.get_connection_params())
             self._raw.autocommit = True
             self._cursor = self._raw.cursor()
-            self._cursor.execute(f"DROP TABLE IF EXISTS {self.tables.rows}")
-            self._cursor.execute(f"CREATE UNLOGGED TABLE {self.tables.rows} {_PG_STAGING}")
-            self._copy_cm = self._cursor.copy(f"COPY {self.tables.rows} ({', '.join(STAGED_COLUMNS)}) FROM STDIN")
+            self._cursor.execute(f"DROP TABLE IF EXISTS {self.tables.file_rows}")
+            self._cursor.execute(f"CREATE UNLOGGED TABLE {self.tables.file_rows} {_PG_STAGING}")
+            self._copy_cm = self._cursor.copy(f"COPY {self.tables.file_rows} ({', '.join(STAGED_COLUMNS)}) FROM STDIN")
             self._copy = self._copy_cm.__enter__()
         else:
             drop(self.tables)
-            execute(f"CREATE TABLE {self.tables.rows} {_SQLITE_STAGING}")
+            execute(f"CREATE TABLE {self.tables.file_rows} {_SQLITE_STAGING}")
         return self
 
     def write(self, batch: list[tuple]) -> None:
@@ -182,7 +162,7 @@ class Loader:
         placeholders = ", ".join(["%s"] * len(STAGED_COLUMNS))
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO {self.tables.rows} ({', '.join(STAGED_COLUMNS)}) VALUES ({placeholders})",
+                f"INSERT INTO {self.tables.file_rows} ({', '.join(STAGED_COLUMNS)}) VALUES ({placeholders})",
                 [(*row[:5], json.dumps(row[5]), row[6]) for row in batch],
             )
 
@@ -194,7 +174,7 @@ class Loader:
                 self._cursor.close()
                 self._raw.close()
         if is_postgres() and exc_type is None:
-            execute(f"ANALYZE {self.tables.rows} (seq, phone, reason)")
+            execute(f"ANALYZE {self.tables.file_rows} (seq, phone, reason)")
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -235,13 +215,6 @@ def _copy_line(row: tuple) -> str:
 # --- spellings that differ ----------------------------------------------------------------------------------
 
 
-def unnest_tags(alias: str) -> str:
-    """A FROM item giving one row per tag of `alias`.tags, as column `t.value`."""
-    if is_postgres():
-        return f"unnest({alias}.tags) AS t(value)"
-    return f"json_each({alias}.tags) AS t"
-
-
 def empty_tags() -> str:
     return "'{}'::text[]" if is_postgres() else "'[]'"
 
@@ -263,11 +236,6 @@ def links_of(alias: str, *, few: bool = True) -> str:
     return f"JOIN subscribers_subscribertag st ON st.subscriber_id = {alias}.subscriber_id"
 
 
-def id_sequence() -> str:
-    """The sequence the list's numbers take their ids from (PostgreSQL)."""
-    return scalar("SELECT pg_get_serial_sequence('subscribers_subscriber', 'id')")
-
-
 def no_tags() -> str:
     """NULL as a tags value (a row that is not in the file)."""
     return "NULL::text[]" if is_postgres() else "NULL"
@@ -284,17 +252,6 @@ def tags_json(column: str) -> str:
 
 def json_agg(column: str) -> str:
     return f"jsonb_agg({column} ORDER BY lower({column}))" if is_postgres() else f"json_group_array({column})"
-
-
-def empty_json() -> str:
-    return "'[]'::jsonb" if is_postgres() else "'[]'"
-
-
-def json_elements(column: str, alias: str) -> str:
-    """A FROM item giving one row per element of the JSON list `column`, as `alias`.value."""
-    if is_postgres():
-        return f"jsonb_array_elements_text({column}) AS {alias}(value)"
-    return f"json_each({column}) AS {alias}"
 
 
 _WATCHED = ("subscribers_subscriber", "subscribers_subscribertag", "subscribers_optevent")
