@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from subscribers import charts, exports, phones, selectors, services
+from subscribers import charts, exports, phones, selectors, services, signals
 from subscribers.forms import (
     STOPPING_ACTIONS,
     AddForm,
@@ -26,7 +26,7 @@ from subscribers.forms import (
     TagRenameForm,
     TagsForm,
 )
-from subscribers.models import Membership, Role, Source, Status, Subscriber, Tag
+from subscribers.models import Account, Membership, Role, Source, Status, Subscriber, Tag
 from subscribers.services import Cause
 from subscribers.tables import SubscriberTable, TagTable
 from subscribers.tenancy import SESSION_KEY, manager_required, member_required
@@ -223,11 +223,8 @@ def subscriber_detail(request, pk: int):
 
 
 def _consent_audit(request, action: str, summary: str, rows: int) -> None:
-    from audit.models import Kind
-    from audit.services import audit_record
-
-    audit_record(
-        kind=Kind.EXPORT, action=action, summary=summary, account=request.account, actor=request.user,
+    signals.exported.send(
+        sender=Account, account=request.account, user=request.user, action=action, summary=summary,
         details={"rows": rows},
     )  # fmt: skip
 
