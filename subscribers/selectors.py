@@ -96,11 +96,10 @@ def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
 
 
 def _figures_key(account: Account, name: str) -> str:
-    from imports.models import ImportRun
-
     latest = OptEvent.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "created_at")
     event = latest.first()
-    run = ImportRun.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "stage").first()
+    # The import runs are read through the relation imports declares on the account: the list imports no app.
+    run = account.import_runs.order_by("-created_at", "-id").values_list("id", "stage").first()
     tags = Tag.objects.filter(account=account).count()
     stamp = f"{event[0]}.{event[1].timestamp()}" if event else "0"
     return f"{_figures_prefix(account)}:{name}:{stamp}:{run[0] if run else 0}.{run[1] if run else ''}:{tags}"
@@ -464,11 +463,10 @@ def _event_channel(event) -> str:
 
 
 def _consent_events_qs(account: Account) -> QuerySet[OptEvent]:
-    from imports.models import ImportRun
-    from messaging.models import InboundMessage
-
-    inbound = InboundMessage.objects.filter(account_id=OuterRef("account_id"), message_sid=OuterRef("message_sid"))
-    run = ImportRun.objects.filter(pk=OuterRef("import_run_id"), account_id=OuterRef("account_id"))
+    # The texts received and the runs are read through the relations messaging and imports declare on the
+    # account, so that the list's core imports neither.
+    inbound = account.inbound_messages.filter(message_sid=OuterRef("message_sid"))
+    run = account.import_runs.filter(pk=OuterRef("import_run_id"))
     return (
         OptEvent.objects.filter(account=account)
         .select_related("user")
@@ -512,9 +510,7 @@ def _consent_event(event) -> ConsentEvent:
 
 
 def _consent_texts_qs(account: Account):
-    from messaging.models import OutboundMessage
-
-    return OutboundMessage.objects.filter(account=account).select_related("alert")
+    return account.outbound_messages.select_related("alert")
 
 
 def _consent_text(message) -> ConsentText:
