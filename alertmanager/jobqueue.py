@@ -12,7 +12,7 @@ import threading
 import django_rq
 from django.conf import settings
 
-from subscribers.services import ServiceError
+from alertmanager.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "people",
     "audit",
     "lines",
+    # Above every app: the pages that combine them (the dashboard), the main navigation and the demo.
+    "front",
 ]
 
 MIDDLEWARE = [
@@ -124,7 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "alertmanager.navigation.navigation",
+                "front.navigation.navigation",
             ],
         },
     },

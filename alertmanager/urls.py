@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from front import views as front_views
 from people import views as people_views
 from subscribers import views as subscriber_views
 
@@ -17,8 +18,8 @@ urlpatterns = [
     path("", include("people.urls")),
     path("", include("audit.urls")),
     path("accounts/pick/", subscriber_views.pick_account, name="pick_account"),
-    path("dashboard/", subscriber_views.dashboard, name="dashboard"),
-    path("dashboard/guide/dismiss/", subscriber_views.guide_dismiss, name="guide_dismiss"),
+    path("dashboard/", front_views.dashboard, name="dashboard"),
+    path("dashboard/guide/dismiss/", front_views.guide_dismiss, name="guide_dismiss"),
     path("", include("registration.urls")),
     path("", include("imports.urls")),
     path("", include("lines.urls")),

@@ -32,3 +32,8 @@ def audit_record(
         summary=summary[:500],
         details=details or {},
     )
+
+
+def audit_record_export(*, account, user, action: str, summary: str, details: dict, **signal) -> None:
+    """The list's `exported` signal (subscribers.signals): every download of numbers or consent records is logged."""
+    audit_record(kind=Kind.EXPORT, action=action, summary=summary, account=account, actor=user, details=details)

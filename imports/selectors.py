@@ -3,6 +3,7 @@ the first rows of a sample file."""
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -77,6 +78,17 @@ def held_imports(*, account: Account) -> list[ImportRun]:
         counts = run.counts or {}
         run.would_stop = int(counts.get("suspended", 0) or 0) + int(counts.get("opted_out", 0) or 0)
     return runs
+
+
+def lost_imports(*, account: Account) -> list[ImportRun]:
+    """Imports of the last week that failed because their worker died on every try: a nightly sync to send again."""
+    since = timezone.now() - timedelta(days=7)
+    return list(ImportRun.objects.filter(account=account, worker_lost=True, finished_at__gte=since)[:5])
+
+
+def list_imported(*, account: Account) -> bool:
+    """Whether a file has brought numbers in (a dry run does not), for the dashboard's first steps."""
+    return ImportRun.objects.filter(account=account, stage=Stage.DONE, dry_run=False).exists()
 
 
 def runs_for_member(*, account: Account, membership: Membership) -> QuerySet[ImportRun]:

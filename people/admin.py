@@ -1,5 +1,6 @@
-"""Support staff: login locks they can lift, and users whose second factor they can reset. Both go through
-people.services and are written to the audit log; every other change made in admin is recorded there too."""
+"""Support staff: login locks they can lift, users whose second factor they can reset, and memberships whose role
+changes and removals follow the People page's rules. All go through people.services and are written to the audit
+log; every other change made in admin is recorded there too."""
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from people import services
 from people.models import AccountLoginSettings, LoginLock
+from subscribers.models import Membership
 
 
 @admin.action(description="Lift the selected locks", permissions=["change"])
@@ -87,3 +89,36 @@ class PersonAdmin(UserAdmin):
     @admin.display(boolean=True, description="Second factor")
     def enrolled(self, obj):
         return services.second_factor_enrolled(obj)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """A role change or a removal goes through the People rules, as on the People page: the same rules (an account
+    keeps a manager; a login with no account left is deactivated) and the same audit entries."""
+
+    list_display = ["user", "account", "role", "created_at"]
+    list_filter = ["role", "account"]
+    search_fields = ["user__username", "user__email", "account__name", "account__slug"]
+    autocomplete_fields = ["user", "account"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "account", "created_at"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        if "role" in form.changed_data:
+            try:
+                services.person_role_change(membership=obj, role=obj.role, by=request.user)
+            except services.PeopleError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+
+    def delete_model(self, request, obj):
+        try:
+            services.person_deactivate(membership=obj, by=request.user)
+        except services.PeopleError as exc:
+            self.message_user(request, f"{obj}: {exc}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            self.delete_model(request, membership)

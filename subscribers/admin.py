@@ -46,43 +46,6 @@ class AccountAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    """A role change or a removal goes through people.services, as on the People page: the same rules (an account
-    keeps a manager; a login with no account left is deactivated) and the same audit entries."""
-
-    list_display = ["user", "account", "role", "created_at"]
-    list_filter = ["role", "account"]
-    search_fields = ["user__username", "user__email", "account__name", "account__slug"]
-    autocomplete_fields = ["user", "account"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["user", "account", "created_at"] if obj is not None else []
-
-    def save_model(self, request, obj, form, change):
-        from people.services import PeopleError, person_role_change
-
-        if not change:
-            return super().save_model(request, obj, form, change)
-        if "role" in form.changed_data:
-            try:
-                person_role_change(membership=obj, role=obj.role, by=request.user)
-            except PeopleError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-
-    def delete_model(self, request, obj):
-        from people.services import PeopleError, person_deactivate
-
-        try:
-            person_deactivate(membership=obj, by=request.user)
-        except PeopleError as exc:
-            self.message_user(request, f"{obj}: {exc}", messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        for membership in queryset:
-            self.delete_model(request, membership)
-
-
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "account", "created_at"]

@@ -25,7 +25,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from lines.models import LineType
-from subscribers import phones
+from subscribers import phones, signals
 from subscribers.models import Account, Tag
 
 if TYPE_CHECKING:
@@ -289,15 +289,12 @@ def ledger_export_start(*, account: Account, user) -> ExportJob:
 
 
 def export_record(*, account: Account, user, fmt: str, described: str, rows: int) -> None:
-    from audit.models import Kind
-    from audit.services import audit_record
-
-    audit_record(
-        kind=Kind.EXPORT,
+    signals.exported.send(
+        sender=Account,
+        account=account,
+        user=user,
         action=fmt,
         summary=f"Exported {rows:,} number{'s' if rows != 1 else ''} as {fmt.upper()} ({described})",
-        account=account,
-        actor=user,
         details={"format": fmt, "filter": described, "rows": rows},
     )
 

@@ -20,7 +20,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from subscribers import phones
-from subscribers.models import Account, Membership, OptEvent, Role, Status, Subscriber, SubscriberTag, Tag
+from subscribers.models import Account, OptEvent, Status, Subscriber, SubscriberTag, Tag
 from subscribers.transitions import BILLABLE_STATUSES
 
 # Counting every match of a broad filter on a million rows costs more than the page itself.
@@ -96,11 +96,10 @@ def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
 
 
 def _figures_key(account: Account, name: str) -> str:
-    from imports.models import ImportRun
-
     latest = OptEvent.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "created_at")
     event = latest.first()
-    run = ImportRun.objects.filter(account=account).order_by("-created_at", "-id").values_list("id", "stage").first()
+    # The import runs are read through the relation imports declares on the account: the list imports no app.
+    run = account.import_runs.order_by("-created_at", "-id").values_list("id", "stage").first()
     tags = Tag.objects.filter(account=account).count()
     stamp = f"{event[0]}.{event[1].timestamp()}" if event else "0"
     return f"{_figures_prefix(account)}:{name}:{stamp}:{run[0] if run else 0}.{run[1] if run else ''}:{tags}"
@@ -464,11 +463,10 @@ def _event_channel(event) -> str:
 
 
 def _consent_events_qs(account: Account) -> QuerySet[OptEvent]:
-    from imports.models import ImportRun
-    from messaging.models import InboundMessage
-
-    inbound = InboundMessage.objects.filter(account_id=OuterRef("account_id"), message_sid=OuterRef("message_sid"))
-    run = ImportRun.objects.filter(pk=OuterRef("import_run_id"), account_id=OuterRef("account_id"))
+    # The texts received and the runs are read through the relations messaging and imports declare on the
+    # account, so that the list's core imports neither.
+    inbound = account.inbound_messages.filter(message_sid=OuterRef("message_sid"))
+    run = account.import_runs.filter(pk=OuterRef("import_run_id"))
     return (
         OptEvent.objects.filter(account=account)
         .select_related("user")
@@ -512,9 +510,7 @@ def _consent_event(event) -> ConsentEvent:
 
 
 def _consent_texts_qs(account: Account):
-    from messaging.models import OutboundMessage
-
-    return OutboundMessage.objects.filter(account=account).select_related("alert")
+    return account.outbound_messages.select_related("alert")
 
 
 def _consent_text(message) -> ConsentText:
@@ -566,66 +562,3 @@ def consent_ledger(*, account: Account, chunk: int = 2000):
     )
     # A text sent at the same moment as the event that caused it (the STOP's confirmation) comes after it.
     yield from heapq.merge(events, texts, key=lambda row: (row.phone, row.at, isinstance(row, ConsentText)))
-
-
-@dataclass(frozen=True)
-class GuideStep:
-    key: str
-    title: str
-    text: str
-    url: str
-    link: str
-    done: bool
-
-
-def first_run_guide(*, account: Account) -> list[GuideStep] | None:
-    """The dashboard's first steps for a new account, each ticked once done; None once dismissed or all done."""
-    from django.urls import reverse
-
-    from imports.models import ImportRun, Stage
-    from messaging.models import Alert
-    from registration.selectors import registration_gap
-
-    if account.guide_dismissed_at is not None:
-        return None
-    list_in = (
-        Subscriber.objects.filter(account=account).exists()
-        or ImportRun.objects.filter(account=account, stage=Stage.DONE, dry_run=False).exists()
-    )
-    steps = [
-        GuideStep(
-            "registration",
-            "Register your brand and campaign",
-            "Carriers block texts from unregistered numbers: register who you are and what you text.",
-            reverse("registration:brand"),
-            "Registration",
-            not registration_gap(account=account),
-        ),
-        GuideStep(
-            "list",
-            "Bring your list in",
-            "Upload an export of your billing system, have it dropped over SFTP every night, or send it by the API.",
-            reverse("imports:upload"),
-            "Upload a file",
-            list_in,
-        ),
-        GuideStep(
-            "uploader",
-            "Invite an uploader",
-            "Someone who sends the files in, and may do nothing else.",
-            reverse("people"),
-            "People",
-            Membership.objects.filter(account=account, role=Role.UPLOADER).exists(),
-        ),
-        GuideStep(
-            "test_alert",
-            "Send a test alert to yourself",
-            "Add your own mobile number with a tag such as “Test”, then send an alert to that tag only.",
-            reverse("messaging:alert_new"),
-            "New alert",
-            Alert.objects.filter(account=account).exists(),
-        ),
-    ]
-    if all(step.done for step in steps):
-        return None
-    return steps

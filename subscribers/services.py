@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from alertmanager.errors import ServiceError
 from subscribers import phones
 from subscribers.models import (
     Account,
@@ -37,16 +38,6 @@ from subscribers.transitions import (
     State,
     decide,
 )
-
-
-class ServiceError(Exception):
-    """A change the rules refuse. `code` is machine-readable, str(exc) is a sentence for a person."""
-
-    def __init__(self, code: str, detail: str, field: str | None = None):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
 
 
 class TransitionRefused(ServiceError):

@@ -1,4 +1,4 @@
-"""The app's pages: home, account picker, dashboard, the list of numbers, a number's page, adding,
+"""The app's pages: home, account picker, the list of numbers, a number's page, adding,
 editing, bulk changes, tags, exports and usage. Thin views: forms validate, services change, selectors read."""
 
 import csv
@@ -14,8 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from imports import selectors as import_selectors
-from subscribers import charts, exports, phones, selectors, services
+from subscribers import charts, exports, phones, selectors, services, signals
 from subscribers.forms import (
     STOPPING_ACTIONS,
     AddForm,
@@ -27,7 +26,7 @@ from subscribers.forms import (
     TagRenameForm,
     TagsForm,
 )
-from subscribers.models import Membership, Role, Source, Status, Subscriber, Tag
+from subscribers.models import Account, Membership, Role, Source, Status, Subscriber, Tag
 from subscribers.services import Cause
 from subscribers.tables import SubscriberTable, TagTable
 from subscribers.tenancy import SESSION_KEY, manager_required, member_required
@@ -67,69 +66,6 @@ def pick_account(request):
             messages.success(request, f"You are now working in {chosen.account.name}.")
             return redirect("home")
     return render(request, "subscribers/pick_account.html", {"memberships": memberships})
-
-
-@manager_required
-def dashboard(request):
-    account = request.account
-    counts = selectors.status_counts(account=account)
-    days = selectors.daily_opt_changes(account=account)
-    context = {
-        "counts": counts,
-        "total": sum(counts.values()),
-        "top_tags": selectors.top_tags(account=account),
-        "events": selectors.latest_events(account=account),
-        # The imports' figures are the imports app's own, composed here: the list's core knows no channel.
-        "imports": import_selectors.latest_imports(account=account),
-        "held_imports": import_selectors.held_imports(account=account),
-        "imports_url": _url_or_none("imports:history"),
-        "days": days,
-        "days_in": sum(d.opted_in for d in days),
-        "days_out": sum(d.opted_out for d in days),
-        "chart": charts.opt_changes(days, label=f"Numbers opted in and out per day over the last {len(days)} days"),
-        "month_start": selectors.month_start(account),
-        "new_this_month": selectors.new_numbers_since(account=account, since=selectors.month_start(account)),
-        "inbox": _inbox_summary(account),
-        "guide": selectors.first_run_guide(account=account),
-        "lost_imports": _lost_imports(account),
-    }
-    return render(request, "subscribers/dashboard.html", context)
-
-
-def _inbox_summary(account) -> dict:
-    """Texts that may be revocations, left open in the inbox, and the nearest deadline to honour one."""
-    from messaging.services import inbox_open
-
-    open_items = inbox_open(account=account)
-    first = open_items.values_list("respond_by", flat=True).first()
-    return {"count": open_items.count(), "respond_by": first}
-
-
-@manager_required
-@require_POST
-def guide_dismiss(request):
-    services.account_guide_dismiss(account=request.account)
-    messages.info(request, "The first-steps guide is hidden.")
-    return redirect("dashboard")
-
-
-def _lost_imports(account):
-    """Imports of the last week that failed because their worker died on every try: a nightly sync to send again."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from imports.models import ImportRun
-
-    since = timezone.now() - timedelta(days=7)
-    return list(ImportRun.objects.filter(account=account, worker_lost=True, finished_at__gte=since)[:5])
-
-
-def _url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
 
 
 # Sorts the list offers, each backed by an index that starts with the account.
@@ -287,11 +223,8 @@ def subscriber_detail(request, pk: int):
 
 
 def _consent_audit(request, action: str, summary: str, rows: int) -> None:
-    from audit.models import Kind
-    from audit.services import audit_record
-
-    audit_record(
-        kind=Kind.EXPORT, action=action, summary=summary, account=request.account, actor=request.user,
+    signals.exported.send(
+        sender=Account, account=request.account, user=request.user, action=action, summary=summary,
         details={"rows": rows},
     )  # fmt: skip
 
