@@ -17,6 +17,7 @@ from django_tables2.paginators import LazyPaginator
 from imports import selectors as import_selectors
 from subscribers import charts, exports, phones, selectors, services
 from subscribers.forms import (
+    BULK_ACTIONS,
     AddForm,
     BulkForm,
     ExportForm,
@@ -179,8 +180,11 @@ def subscriber_list(request):
         "count_exact": exact,
         "query": _query_without(request.GET, "page"),
         "export_query": _query_without(request.GET, "page", "sort", "per_page"),
+        "bulk_actions": BULK_ACTIONS,
     }
-    template = "subscribers/list.html#results" if request.htmx and not request.htmx.boosted else "subscribers/list.html"
+    # Going back in history to a page htmx no longer holds asks for the whole page again.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "subscribers/list.html#results" if partial else "subscribers/list.html"
     return render(request, template, context)
 
 
