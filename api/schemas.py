@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from subscribers.models import LANGUAGE_CHOICES, Channel, OptedOutBy, Status, Tag
+from subscribers.models import LANGUAGE_CHOICES, Channel, OptedOutBy, Source, Status, Tag
 from subscribers.transitions import Outcome
 
 EXAMPLE_PHONE = "+12025550173"
@@ -180,7 +180,7 @@ class ConsentEventOut(Schema):
     opted_out_by: OptedOutByName | None = Field(examples=[None])
     change: str = Field(examples=["not on the list → Opted in"])
     source: str = Field(
-        description="keyword, widget, double_opt_in, import, api, manager, support, expiry, carrier, reassigned",
+        description=", ".join(Source.values),
         examples=["widget"],
     )
     who: str = Field(examples=["A visitor of the web widget"])
