@@ -104,11 +104,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "audit.context.RequestContextMiddleware",
+    # Before the second-factor check, which answers an htmx request with HX-Redirect instead of a redirect.
+    "django_htmx.middleware.HtmxMiddleware",
     "people.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "subscribers.tenancy.CurrentAccountMiddleware",
 ]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from subscribers.models import LANGUAGE_CHOICES, Channel, Status, Tag
+from subscribers.models import LANGUAGE_CHOICES, Channel, OptedOutBy, Source, Status, Tag
 from subscribers.transitions import Outcome
 
 EXAMPLE_PHONE = "+12025550173"
@@ -30,6 +30,7 @@ def _iso_date_text(value):
 
 TagName = Annotated[str, StringConstraints(max_length=Tag.MAX_LENGTH), AfterValidator(_printable)]
 StatusName = Literal[tuple(Status.values)]
+OptedOutByName = Literal[tuple(OptedOutBy.values)]
 OutcomeName = Literal[tuple(o.value for o in Outcome)]
 LanguageName = Literal[tuple(code for code, _ in LANGUAGE_CHOICES)]
 ChannelName = Literal[tuple(c for c in Channel.values if c != Channel.SMS)]
@@ -63,7 +64,7 @@ class SubscriberOut(Schema):
 
     phone: str = Field(description="E.164", examples=[EXAMPLE_PHONE])
     status: StatusName = Field(examples=["opted_in"])
-    opted_out_by: Literal["subscriber", "customer"] | None = Field(
+    opted_out_by: OptedOutByName | None = Field(
         description="Who opted the number out: its owner (texting STOP) or the utility", examples=[None]
     )
     tags: list[str] = Field(examples=[["District 4"]])
@@ -176,10 +177,10 @@ class ConsentEventOut(Schema):
     at: datetime
     old_status: str = Field(description="Empty when the number was not on the list", examples=[""])
     new_status: str = Field(description="Empty when the number left the list", examples=["opted_in"])
-    opted_out_by: Literal["subscriber", "customer"] | None = Field(examples=[None])
+    opted_out_by: OptedOutByName | None = Field(examples=[None])
     change: str = Field(examples=["not on the list → Opted in"])
     source: str = Field(
-        description="keyword, widget, double_opt_in, import, api, manager, support, expiry, carrier, reassigned",
+        description=", ".join(Source.values),
         examples=["widget"],
     )
     who: str = Field(examples=["A visitor of the web widget"])

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from imports.models import MODE_MISSING_TEXT, Action, ImportConfiguration, Mode, ResultOutcome
+from imports.models import MODE_MISSING_TEXT, OUTCOMES, Action, ImportConfiguration, Mode
 
 PREFORMATTED = "preformatted"
 CONFIG_PREFIX = "config-"
@@ -85,17 +85,12 @@ class UploadForm(forms.Form):
         return options
 
 
-# These two filters match every number whose tags changed, as the figures count them, not only the numbers whose
-# one change was to their tags.
-_FILTER_LABELS = {"tags_added": "Given tags", "tags_removed": "Lost tags"}
-
-
 class ResultFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         label="What happened",
         required=False,
         choices=[("", "Everything"), ("new", "New numbers")]
-        + [(value, _FILTER_LABELS.get(value, label)) for value, label in ResultOutcome.choices],
+        + [(outcome.value, words.filter or outcome.label) for outcome, words in OUTCOMES.items()],
     )
     number = forms.CharField(label="Number", required=False, max_length=40)
     number.widget.input_type = "search"

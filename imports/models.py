@@ -1,8 +1,12 @@
 """ALP import configurations, import runs and their per-number results (SPEC §4)."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from subscribers.vocabulary import REASONS, ReasonWords
 
 
 class Layout(models.TextChoices):
@@ -76,19 +80,50 @@ class ResultOutcome(models.TextChoices):
     PENDING = "pending", "Back to pending"
 
 
-# Why a row or a number was rejected, in a clerk's words.
-REJECT_REASON_TEXT = {
-    "blank": "The phone cell is empty.",
-    "invalid": "This is not a valid US or Canadian phone number.",
-    "not_us_ca": "This is not a US or Canadian number; only those can receive these alerts.",
-    "not_mobile": "This kind of number (toll-free, premium-rate, pager, or with an extension) cannot receive texts.",
-    "opted_out": "This number opted out. Only its owner can opt back in, by texting the keyword or START.",
-    "not_found": "This number is not on the list.",
-    "pending": "This number is waiting for its owner to reply YES to a double opt-in request.",
-    "tag_too_long": "A tag on this row is longer than 75 characters.",
-    "unreadable": "This row could not be read.",
-    "changed_since": "This number changed again after the import, so the undo left it as it is.",
+@dataclass(frozen=True)
+class OutcomeWords:
+    figure: str  # the results page's figure, and the run's summary in the history
+    filter: str = ""  # in the results filter, when it is not the outcome's own label
+    undo_only: bool = False  # only an undo has it: its figure is shown when there are any
+
+
+# Each outcome's own label (ResultOutcome.label) names it on a result row and in the results' CSV.
+OUTCOMES: dict[ResultOutcome, OutcomeWords] = {
+    ResultOutcome.OPTED_IN: OutcomeWords("Opted in"),
+    ResultOutcome.REACTIVATED: OutcomeWords("Reactivated"),
+    ResultOutcome.SUSPENDED: OutcomeWords("Suspended"),
+    ResultOutcome.OPTED_OUT: OutcomeWords("Opted out"),
+    # These two match every number whose tags changed, as the figures count them, not only the numbers whose
+    # one change was to their tags.
+    ResultOutcome.TAGS_ADDED: OutcomeWords("Given tags", filter="Given tags"),
+    ResultOutcome.TAGS_REMOVED: OutcomeWords("Lost tags", filter="Lost tags"),
+    ResultOutcome.UNCHANGED: OutcomeWords("Unchanged"),
+    ResultOutcome.DUPLICATE: OutcomeWords("Duplicates"),
+    ResultOutcome.REJECTED: OutcomeWords("Rejected"),
+    ResultOutcome.REMOVED: OutcomeWords("Taken off the list", undo_only=True),
+    ResultOutcome.PENDING: OutcomeWords("Back to pending", undo_only=True),
 }
+
+
+# Why a row or a number was rejected: a row the file gives wrong, or a change the status rules refuse.
+REJECT_REASONS: dict[str, ReasonWords] = {
+    "blank": ReasonWords("Blank", "The phone cell is empty."),
+    "invalid": ReasonWords("Not a valid number", "This is not a valid US or Canadian phone number."),
+    "not_us_ca": ReasonWords(
+        "Outside the US and Canada", "This is not a US or Canadian number; only those can receive these alerts."
+    ),
+    "not_mobile": ReasonWords(
+        "Cannot receive texts",
+        "This kind of number (toll-free, premium-rate, pager, or with an extension) cannot receive texts.",
+    ),
+    **{code.value: words for code, words in REASONS.items()},
+    "tag_too_long": ReasonWords("A tag too long", "A tag on this row is longer than 75 characters."),
+    "unreadable": ReasonWords("Unreadable rows", "This row could not be read."),
+    "changed_since": ReasonWords(
+        "Changed again since", "This number changed again after the import, so the undo left it as it is."
+    ),
+}
+REJECT_REASON_TEXT = {code: words.text for code, words in REJECT_REASONS.items()}
 
 
 class ImportConfiguration(models.Model):

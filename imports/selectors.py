@@ -11,39 +11,24 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from imports import readers
-from imports.models import REJECT_REASON_TEXT, ImportConfiguration, ImportResult, ImportRun, ResultOutcome, Stage
+from imports.models import (
+    OUTCOMES,
+    REJECT_REASON_TEXT,
+    REJECT_REASONS,
+    ImportConfiguration,
+    ImportResult,
+    ImportRun,
+    ResultOutcome,
+    Stage,
+)
 from subscribers.models import Account, Membership, Role
 
 # The outcomes of a run in the order the results page shows them, with their labels.
-OUTCOME_ORDER = [
-    ("opted_in", "Opted in"),
-    ("reactivated", "Reactivated"),
-    ("suspended", "Suspended"),
-    ("opted_out", "Opted out"),
-    ("tags_added", "Given tags"),
-    ("tags_removed", "Lost tags"),
-    ("unchanged", "Unchanged"),
-    ("duplicate", "Duplicates"),
-    ("rejected", "Rejected"),
-]
+OUTCOME_ORDER = [(outcome.value, words.figure) for outcome, words in OUTCOMES.items() if not words.undo_only]
 # The tag figures count every number whose tags changed, whatever else happened to it (a new number is
 # "opted in" and also given tags); these are the keys of the counts that hold them.
 TAG_FIGURES = {"tags_added": "tagged", "tags_removed": "untagged"}
-# Outcomes only an undo has: shown when there are any.
-UNDO_OUTCOMES = [("removed", "Taken off the list"), ("pending", "Back to pending")]
-
-_REASON_LABELS = {
-    "blank": "Blank",
-    "invalid": "Not a valid number",
-    "not_us_ca": "Outside the US and Canada",
-    "not_mobile": "Cannot receive texts",
-    "opted_out": "Opted out by their owner",
-    "changed_since": "Changed again since",
-    "not_found": "Not on the list",
-    "pending": "Waiting for their owner's YES",
-    "tag_too_long": "A tag too long",
-    "unreadable": "Unreadable rows",
-}
+UNDO_OUTCOMES = [(outcome.value, words.figure) for outcome, words in OUTCOMES.items() if words.undo_only]
 
 
 def reason_text(reason: str) -> str:
@@ -141,7 +126,7 @@ def run_figures(*, run: ImportRun) -> RunFigures:
     for key, value in counts.items():
         if key.startswith("rejected_") and value:
             reason = key.removeprefix("rejected_")
-            label = _REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
+            label = REJECT_REASONS[reason].label if reason in REJECT_REASONS else reason.replace("_", " ").capitalize()
             reasons.append(Figure(reason, label, int(value), reason_text(reason)))
     reasons.sort(key=lambda f: -f.value)
     new = int(counts.get("new", run.new_numbers) or 0)

@@ -220,7 +220,9 @@ def alert_detail(request, pk):
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     counts = services.alert_delivery_counts(alert=alert)
     context = {"alert": alert, "table": table, "counts": counts, "status": status, "chart": _chart(counts)}
-    if request.htmx and request.GET.get("part") == "progress":
+    if request.htmx and request.htmx.target == "delivery-log":
+        return render(request, "messaging/alert_detail.html#log", context)
+    if request.htmx:
         response = render(request, "messaging/alert_detail.html#progress", context)
         if alert.finished:
             # Stop polling and let the page reload its figures once, for the final log.
@@ -228,8 +230,6 @@ def alert_detail(request, pk):
             stop["HX-Refresh"] = "true"
             return stop
         return response
-    if request.htmx and request.GET.get("part") != "progress":
-        return render(request, "messaging/alert_detail.html#log", context)
     return render(request, "messaging/alert_detail.html", context)
 
 

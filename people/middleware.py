@@ -15,7 +15,7 @@ class SecondFactorRequiredMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not user.is_verified() and not _allowed(request.path):
             target = f"{reverse('login_verify')}?{urlencode({'next': request.get_full_path()})}"
-            if request.headers.get("HX-Request"):
+            if request.htmx:
                 response = HttpResponse(status=401)
                 response["HX-Redirect"] = target
                 return response

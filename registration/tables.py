@@ -9,15 +9,15 @@ _NUMBER_ACTIONS = """{% load registration_tags %}
 {% if record.sms_enabled %}
 <a class="button" href="{% url 'registration:number_disable' record.pk %}"
    hx-post="{% url 'registration:number_disable' record.pk %}" hx-confirm="Remove texting from {{ record.phone|national }}? {{ record.user.get_username }} will no longer text from it."
-   hx-target="#numbers" hx-select="#numbers" hx-swap="outerHTML">Remove texting</a>
+   hx-target="#numbers" hx-swap="outerHTML">Remove texting</a>
 {% else %}
 <a class="button" href="{% url 'registration:number_enable' record.pk %}"
    hx-post="{% url 'registration:number_enable' record.pk %}" hx-confirm="Enable texting from {{ record.phone|national }} for {{ record.user.get_username }}? Any other number of theirs stops texting."
-   hx-target="#numbers" hx-select="#numbers" hx-swap="outerHTML">Enable texting</a>
+   hx-target="#numbers" hx-swap="outerHTML">Enable texting</a>
 {% endif %}
 <a class="button" href="{% url 'registration:number_remove' record.pk %}"
    hx-post="{% url 'registration:number_remove' record.pk %}" hx-confirm="Remove {{ record.phone|national }} from {{ record.user.get_username }}?"
-   hx-target="#numbers" hx-select="#numbers" hx-swap="outerHTML">Remove number</a>
+   hx-target="#numbers" hx-swap="outerHTML">Remove number</a>
 """
 
 

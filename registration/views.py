@@ -58,7 +58,10 @@ def brand(request):
         "enabled_numbers": selectors.sms_enabled_numbers(account=request.account),
         "campaign_count": request.account.campaigns.count(),
     }
-    if request.htmx and request.method == "GET" and request.GET.get("fragment") == "registration":
+    if request.htmx and request.method == "GET":
+        # The numbers' card after removing one; otherwise the polled registration status.
+        if request.htmx.target == "numbers":
+            return render(request, "registration/brand.html#numbers", context)
         return _status_fragment(request, "registration/brand.html", context, brand)
     return render(request, "registration/brand.html", context)
 
@@ -76,7 +79,7 @@ def campaigns(request):
     }
     if request.htmx:
         response = render(request, "registration/campaigns.html#campaigns", context)
-        if request.GET.get("fragment") == "campaigns" and not context["any_pending"]:
+        if not context["any_pending"]:
             return HttpResponseStopPolling(response.content)
         return response
     return render(request, "registration/campaigns.html", context)
@@ -112,12 +115,7 @@ def _campaign_page(request, campaign: Campaign | None):
     else:
         form = CampaignForm(instance=campaign, brand_names=brand_names)
     context = {"brand": brand, "campaign": campaign, "form": form}
-    if (
-        campaign is not None
-        and request.htmx
-        and request.method == "GET"
-        and request.GET.get("fragment") == "registration"
-    ):
+    if campaign is not None and request.htmx and request.method == "GET":
         return _status_fragment(request, "registration/campaign.html", context, campaign)
     return render(request, "registration/campaign.html", context)
 

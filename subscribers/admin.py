@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from subscribers import services
 from subscribers.models import Account, Membership, OptEvent, Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError
+from subscribers.vocabulary import LIST_ACTIONS, ListAction
 
 # A search that is only a phone number in one of its usual shapes: (218) 555-0199, 555-0199, 218.555.0199, +1 …
 _PHONE_SEARCH = re.compile(r"^\+?[\d\s().-]{4,}$")
@@ -121,9 +122,10 @@ class SubscriberAdmin(PhoneSearchMixin, admin.ModelAdmin):
     inlines = [SubscriberTagInline]
     actions = [
         _support_action("opt_in", "Opt in (support)"),
-        _support_action("suspend", "Suspend (support)"),
-        _support_action("reactivate", "Reactivate (support)"),
-        _support_action("opt_out", "Opt out (support)"),
+        *(
+            _support_action(action.value, f"{LIST_ACTIONS[action].label} (support)")
+            for action in (ListAction.SUSPEND, ListAction.REACTIVATE, ListAction.OPT_OUT)
+        ),
     ]
     # The status is changed only through the actions above, which apply the rules and record it.
     readonly_fields = ["account", "phone", "status", "opted_out_by", "first_seen", "status_changed", "removed_at"]

@@ -8,6 +8,7 @@ from subscribers import phones, services
 from subscribers.models import LANGUAGE_CHOICES, Account, Status, Subscriber, Tag
 from subscribers.selectors import SubscriberFilter
 from subscribers.transitions import State, decide
+from subscribers.vocabulary import LIST_ACTIONS, TAG_ACTIONS
 
 PER_PAGE_CHOICES = [(25, "25"), (50, "50"), (100, "100")]
 # What the carriers say about a number (the lines app): its line type, or the unreachable flag.
@@ -115,16 +116,7 @@ class TagsForm(forms.Form):
     tags = TagNamesField(label="Tags", widget=forms.TextInput(attrs={"list": "known-tags", "autocomplete": "off"}))
 
 
-BULK_ACTIONS = [
-    ("suspend", "Suspend"),
-    ("reactivate", "Reactivate"),
-    ("opt_out", "Opt out"),
-    ("delete", "Delete"),
-    ("add_tag", "Add a tag"),
-    ("remove_tag", "Remove a tag"),
-]
-# Actions after which numbers no longer receive alerts: they are confirmed once before they run.
-STOPPING_ACTIONS = {"suspend", "opt_out", "delete"}
+BULK_ACTIONS = [(action.value, words.label) for action, words in LIST_ACTIONS.items()]
 
 
 class BulkForm(forms.Form):
@@ -149,7 +141,7 @@ class BulkForm(forms.Form):
         action = data.get("action")
         if data.get("scope") == "selected" and not data.get("selected"):
             raise forms.ValidationError("Select at least one number, or choose “all numbers matching the filter”.")
-        if action in ("add_tag", "remove_tag"):
+        if action in TAG_ACTIONS:
             try:
                 names = _tag_names(data.get("tag", ""))
             except services.InvalidTag as exc:

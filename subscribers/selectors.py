@@ -22,6 +22,7 @@ from django.utils import timezone
 from subscribers import phones
 from subscribers.models import Account, OptEvent, Status, Subscriber, SubscriberTag, Tag
 from subscribers.transitions import BILLABLE_STATUSES
+from subscribers.vocabulary import opted_out_by_words
 
 # Counting every match of a broad filter on a million rows costs more than the page itself.
 COUNT_CAP = 10_000
@@ -424,7 +425,7 @@ def _status_label(status: str, opted_out_by: str = "") -> str:
         return "not on the list"
     label = _STATUS_LABELS.get(status, status)
     if status == Status.OPTED_OUT and opted_out_by:
-        label += " (by its owner)" if opted_out_by == "subscriber" else " (by the utility)"
+        label += f" ({opted_out_by_words(opted_out_by, 'record')})"
     return label
 
 

@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from subscribers import phones
 from subscribers.models import Subscriber, Tag
+from subscribers.vocabulary import opted_out_by_words
 
 
 class SelectColumn(tables.Column):
@@ -57,7 +58,7 @@ class SubscriberTable(tables.Table):
     def render_status(self, value, record):
         label = record.get_status_display()
         if record.opted_out_by:
-            label = f"{label} ({'by its owner' if record.opted_out_by == 'subscriber' else 'by you'})"
+            label = f"{label} ({opted_out_by_words(record.opted_out_by, 'to_manager')})"
         return format_html('<span class="badge badge-{}">{}</span>', record.status, label)
 
     def render_tags(self, record):

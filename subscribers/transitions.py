@@ -77,9 +77,19 @@ class Change:
     outcome: Outcome
 
 
+class Reason(StrEnum):
+    """Why the rules refuse a change: the code the API answers, an import records and a page explains."""
+
+    OPTED_OUT = "opted_out"
+    NOT_FOUND = "not_found"
+    PENDING = "pending"
+    ALREADY_OPTED_IN = "already_opted_in"
+    NO_REQUEST = "no_request"
+
+
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # machine-readable: opted_out, not_found, pending, already_opted_in, no_request
+    code: Reason
     detail: str  # a sentence for the person who asked
 
 
@@ -88,16 +98,18 @@ def _same(state: State) -> Change:
 
 
 _OUT_BY_OWNER = Refusal(
-    "opted_out",
+    Reason.OPTED_OUT,
     "This number opted out by texting STOP. Only its owner can opt back in: send a double opt-in request instead.",
 )
 _OUT_BY_CUSTOMER = Refusal(
-    "opted_out",
+    Reason.OPTED_OUT,
     "This number was opted out by your organisation. Opting out cannot be undone by an import, the API "
     "or a manager: only its owner can opt back in, so send a double opt-in request instead.",
 )
-_NOT_FOUND = Refusal("not_found", "This number is not on the list.")
-_PENDING = Refusal("pending", "This number is waiting for its owner to reply YES to a double opt-in request.")
+REFUSED_NOT_FOUND = Refusal(Reason.NOT_FOUND, "This number is not on the list.")
+REFUSED_PENDING = Refusal(
+    Reason.PENDING, "This number is waiting for its owner to reply YES to a double opt-in request."
+)
 
 S = State
 A = Action
@@ -113,16 +125,16 @@ TABLE: dict[Action, dict[State, Change | Refusal]] = {
         S.OUT_CUSTOMER: _OUT_BY_CUSTOMER,
     },
     A.REACTIVATE: {
-        S.NONE: _NOT_FOUND,
-        S.PENDING: _PENDING,
+        S.NONE: REFUSED_NOT_FOUND,
+        S.PENDING: REFUSED_PENDING,
         S.OPTED_IN: _same(S.OPTED_IN),
         S.SUSPENDED: Change(S.OPTED_IN, O.REACTIVATED),
         S.OUT_SUBSCRIBER: _OUT_BY_OWNER,
         S.OUT_CUSTOMER: _OUT_BY_CUSTOMER,
     },
     A.SUSPEND: {
-        S.NONE: _NOT_FOUND,
-        S.PENDING: _PENDING,
+        S.NONE: REFUSED_NOT_FOUND,
+        S.PENDING: REFUSED_PENDING,
         S.OPTED_IN: Change(S.SUSPENDED, O.SUSPENDED),
         S.SUSPENDED: _same(S.SUSPENDED),
         S.OUT_SUBSCRIBER: _same(S.OUT_SUBSCRIBER),
@@ -158,14 +170,14 @@ TABLE: dict[Action, dict[State, Change | Refusal]] = {
     A.REQUEST: {
         S.NONE: Change(S.PENDING, O.PENDING),
         S.PENDING: _same(S.PENDING),
-        S.OPTED_IN: Refusal("already_opted_in", "This number is already opted in."),
+        S.OPTED_IN: Refusal(Reason.ALREADY_OPTED_IN, "This number is already opted in."),
         # These keep their status until the owner answers YES; the request itself is recorded by messaging.
         S.SUSPENDED: _same(S.SUSPENDED),
         S.OUT_SUBSCRIBER: _same(S.OUT_SUBSCRIBER),
         S.OUT_CUSTOMER: _same(S.OUT_CUSTOMER),
     },
     A.CONFIRM: {
-        S.NONE: Refusal("no_request", "This number has no double opt-in request to confirm."),
+        S.NONE: Refusal(Reason.NO_REQUEST, "This number has no double opt-in request to confirm."),
         S.PENDING: Change(S.OPTED_IN, O.OPTED_IN),
         S.OPTED_IN: _same(S.OPTED_IN),
         S.SUSPENDED: Change(S.OPTED_IN, O.REACTIVATED),

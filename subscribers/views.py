@@ -16,7 +16,7 @@ from django_tables2.paginators import LazyPaginator
 
 from subscribers import charts, exports, phones, selectors, services, signals
 from subscribers.forms import (
-    STOPPING_ACTIONS,
+    BULK_ACTIONS,
     AddForm,
     BulkForm,
     ExportForm,
@@ -30,7 +30,8 @@ from subscribers.models import Account, Membership, Role, Source, Status, Subscr
 from subscribers.services import Cause
 from subscribers.tables import SubscriberTable, TagTable
 from subscribers.tenancy import SESSION_KEY, manager_required, member_required
-from subscribers.transitions import Action, Refusal, State, decide
+from subscribers.transitions import Refusal, State, decide
+from subscribers.vocabulary import LIST_ACTIONS, REASONS, TAG_ACTIONS, ListAction
 
 
 def home(request):
@@ -115,8 +116,11 @@ def subscriber_list(request):
         "count_exact": exact,
         "query": _query_without(request.GET, "page"),
         "export_query": _query_without(request.GET, "page", "sort", "per_page"),
+        "bulk_actions": BULK_ACTIONS,
     }
-    template = "subscribers/list.html#results" if request.htmx and not request.htmx.boosted else "subscribers/list.html"
+    # Going back in history to a page htmx no longer holds asks for the whole page again.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "subscribers/list.html#results" if partial else "subscribers/list.html"
     return render(request, template, context)
 
 
@@ -152,41 +156,24 @@ def subscriber_add(request):
     return render(request, "subscribers/add.html", {"form": form, "known_tags": known})
 
 
-# What each action on a number's page does, in a manager's words.
+# The actions on a number's page, with the service each one calls; their words are the list's vocabulary.
+_SERVICES = {
+    ListAction.SUSPEND: services.subscriber_suspend,
+    ListAction.REACTIVATE: services.subscriber_reactivate,
+    ListAction.OPT_OUT: services.subscriber_opt_out,
+    ListAction.DELETE: services.subscriber_delete,
+}
 ACTIONS = {
-    "suspend": {
-        "service": services.subscriber_suspend,
-        "action": Action.SUSPEND,
-        "label": "Suspend",
-        "stops": True,
-        "explain": "It will stop receiving alerts until you, an import or the API reactivates it.",
-        "done": "is suspended: it no longer receives alerts.",
-    },
-    "reactivate": {
-        "service": services.subscriber_reactivate,
-        "action": Action.REACTIVATE,
-        "label": "Reactivate",
-        "stops": False,
-        "explain": "It will receive alerts again.",
-        "done": "is reactivated and receives alerts again.",
-    },
-    "opt_out": {
-        "service": services.subscriber_opt_out,
-        "action": Action.OPT_OUT,
-        "label": "Opt out",
-        "stops": True,
-        "explain": "It will stop receiving alerts for good: after this only its owner can opt back in, by text.",
-        "done": "is opted out.",
-    },
-    "delete": {
-        "service": services.subscriber_delete,
-        "action": None,
-        "label": "Delete",
-        "stops": True,
-        "explain": "It will be removed from the list with its tags. Its history is kept, and if it is opted out "
-        "(by its owner or by you) it stays blocked from imports, the API and managers until its owner opts back in.",
-        "done": "is deleted from the list.",
-    },
+    name.value: {
+        "service": _SERVICES[name],
+        "action": words.transition,
+        "label": words.label,
+        "stops": words.stops,
+        "explain": words.explain_one,
+        "done": words.done_one,
+    }
+    for name, words in LIST_ACTIONS.items()
+    if words.on_one
 }
 
 
@@ -369,16 +356,6 @@ STATUS_LABELS = dict(Status.choices)
 
 # --------------------------------------------------------------------------- bulk changes
 
-BULK_SPEC = {
-    "suspend": ("Suspend", "They will stop receiving alerts until reactivated."),
-    "reactivate": ("Reactivate", "Suspended numbers among them will receive alerts again."),
-    "opt_out": ("Opt out", "They will stop receiving alerts for good: only their owners can opt back in, by text."),
-    "delete": ("Delete", "They will be removed from the list with their tags. Their history is kept; opted-out "
-               "numbers (by their owners or by you) stay blocked from imports until their owners opt back in."),
-    "add_tag": ("Add the tag", ""),
-    "remove_tag": ("Remove the tag", ""),
-}  # fmt: skip
-
 
 @manager_required
 @require_POST
@@ -402,21 +379,21 @@ def subscriber_bulk(request):
     if count == 0:
         messages.error(request, "No numbers match: nothing was changed.")
         return redirect(back)
-    label, explain = BULK_SPEC[action]
-    if action in STOPPING_ACTIONS and not data["confirmed"]:
-        context = {"label": label, "explain": explain, "count": count, "action": action, "data": data, "back": back,
-                   "filters": filters, "query": request.GET.urlencode()}  # fmt: skip
+    words = LIST_ACTIONS[action]
+    if words.stops and not data["confirmed"]:
+        context = {"label": words.label, "explain": words.explain_many, "count": count, "action": action,
+                   "data": data, "back": back, "filters": filters, "query": request.GET.urlencode()}  # fmt: skip
         return render(request, "subscribers/confirm_bulk.html", context)
     cause = _cause(request)
     try:
-        if action == "delete":
+        if action == ListAction.DELETE:
             result = services.subscribers_bulk_delete(account=request.account, selection=selection, cause=cause)
-        elif action in ("add_tag", "remove_tag"):
-            tag = {"add" if action == "add_tag" else "remove": data["tag"]}
+        elif action in TAG_ACTIONS:
+            tag = {"add" if action == ListAction.ADD_TAG else "remove": data["tag"]}
             result = services.subscribers_bulk_tag(account=request.account, selection=selection, cause=cause, **tag)
         else:
             result = services.subscribers_bulk_apply(
-                account=request.account, selection=selection, action=Action(action), cause=cause
+                account=request.account, selection=selection, action=words.transition, cause=cause
             )
     except services.ServiceError as exc:
         messages.error(request, exc.detail)
@@ -427,36 +404,21 @@ def subscriber_bulk(request):
     return redirect(back)
 
 
-BULK_DONE = {
-    "suspend": "suspended",
-    "reactivate": "reactivated",
-    "opt_out": "opted out",
-    "delete": "deleted",
-}
-
-
 def _bulk_message(action: str, data: dict, result) -> str:
     n = result.changed
     noun = f"{n:,} number{'s' if n != 1 else ''}"
-    if action == "add_tag":
+    if action == ListAction.ADD_TAG:
         return f"Tag “{data['tag']}” added to {noun}."
-    if action == "remove_tag":
+    if action == ListAction.REMOVE_TAG:
         return f"Tag “{data['tag']}” removed from {noun}."
-    text = f"{noun} {BULK_DONE[action]}."
+    text = f"{noun} {LIST_ACTIONS[action].done_many}."
     if result.unchanged:
         text += f" {result.unchanged:,} already were, or could not be, and were left as they are."
     return text
 
 
-REFUSED_TEXT = {
-    "opted_out": "opted out (only their owners can opt back in)",
-    "pending": "waiting for their owners to confirm a double opt-in request",
-    "not_found": "not on the list",
-}
-
-
 def _refused_message(result) -> str:
-    parts = [f"{n:,} {REFUSED_TEXT.get(code, code)}" for code, n in result.refused.items()]
+    parts = [f"{n:,} {REASONS[code].many if code in REASONS else code}" for code, n in result.refused.items()]
     return "Left unchanged: " + "; ".join(parts) + "."
 
 

@@ -1,6 +1,6 @@
 from django import template
 
-from subscribers import phones
+from subscribers import phones, vocabulary
 
 register = template.Library()
 
@@ -9,3 +9,9 @@ register = template.Library()
 def national(e164: str) -> str:
     """+12185550134 → (218) 555-0134"""
     return phones.format_national(e164 or "")
+
+
+@register.filter
+def opted_out_by(value: str, form: str) -> str:
+    """Who opted a number out, in one of the vocabulary's forms: {{ s.opted_out_by|opted_out_by:"record" }}"""
+    return vocabulary.opted_out_by_words(value, form)
