@@ -335,6 +335,7 @@ def _staged(t: store.Tables) -> staged.Staged:
         names_added=t.names_added,
         names_removed=t.names_removed,
         changed=t.changed,
+        new_tag_sets=t.new_tag_sets,
     )
 
 

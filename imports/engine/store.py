@@ -35,6 +35,7 @@ class Tables:
         "names_removed",
         "undone",
         "changed",
+        "new_tag_sets",
         "links_to_remove",
         "languages",
     )
