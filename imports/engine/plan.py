@@ -145,15 +145,14 @@ def _merge_duplicate_tags(t: store.Tables) -> None:
 
 
 _ELIGIBLE = "d.in_file = 1 AND d.decision NOT LIKE 'refused:%%'"
-# Numbers new to the list: every file tag is theirs to add, with nothing to compare (their links are made from
-# their tags directly, not tag by tag through the tables below: on a first import that is every number).
-_FRESH = f"{_ELIGIBLE} AND d.old_state = 'none'"
+# Numbers on the list the run may tag or untag, compared tag by tag below. Numbers new to the list get every file
+# tag, with nothing to compare: their links are made from their tags directly (on a first import, every number).
 _LISTED = f"{_ELIGIBLE} AND d.old_state <> 'none'"
 
 
-def _fresh_tagged(rules: Rules) -> str:
-    """The numbers new to the list that get the file's tags: all of them when the run adds tags."""
-    return _FRESH if rules.tags in (Tags.ADD, Tags.EXACT) else "1 = 0"
+def _tags_new_numbers(rules: Rules) -> bool:
+    """Whether the numbers the run adds to the list get the file's tags."""
+    return rules.tags in (Tags.ADD, Tags.EXACT)
 
 
 def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
@@ -245,7 +244,7 @@ def _build_tags(t: store.Tables, rules: Rules, account_id: int) -> None:
     )
     fresh = (
         f" UNION ALL SELECT d.phone, {store.tags_json('d.tags')} FROM {t.decisions} d "
-        f"WHERE {_fresh_tagged(rules)} AND {store.tags_count('d.tags')} > 0"
+        f"WHERE {staged.added() if _tags_new_numbers(rules) else '1 = 0'} AND {store.tags_count('d.tags')} > 0"
     )
     for table, source, more in ((t.names_added, t.tags_to_add, fresh), (t.names_removed, t.unwanted_links, "")):
         ordered = f"(SELECT phone, name FROM {source} ORDER BY phone, lower(name))"
@@ -346,7 +345,7 @@ def apply(
     returns the final counts."""
     t = tables
     written = _staged(t)
-    tag_new_numbers = rules.tags in (Tags.ADD, Tags.EXACT)
+    tag_new_numbers = _tags_new_numbers(rules)
     staged.tags_create(written, account_id=account_id, now=now, tag_new_numbers=tag_new_numbers)
     added = staged.numbers_add(written, account_id=account_id, now=now)
     staged.numbers_change(written, now=now)
