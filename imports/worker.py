@@ -8,6 +8,7 @@ leaves the registry.
 """
 
 from django.db import connections
+from rq.exceptions import StopRequested
 from rq.worker import Worker as RQWorker
 
 HEARTBEAT_TTL = 20  # RQ waits on the queue ttl - 15 s at a time, then beats: every 5 s when idle
@@ -38,6 +39,10 @@ class Worker(RQWorker):
 
         try:
             jobs.janitor_beat()
+        except StopRequested:
+            # RQ raises it from its SIGTERM handler wherever the worker is: swallowed here, a warm shutdown that
+            # came during the janitor's beat left the worker running (and /readyz counting it).
+            raise
         except Exception:  # the next beat tries again; a worker must not die of its janitor
             self.log.exception("Worker %s: the janitor failed", self.name)
         finally:
