@@ -11,7 +11,6 @@ import dataclasses
 import hmac
 import json
 import socket
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,53 +19,7 @@ from health_check.base import HealthCheck
 from health_check.checks import Database
 from health_check.exceptions import ServiceUnavailable
 
-QUEUES = ("default", "imports", "lookups")
-# A worker that has not said it is alive for this long is gone (SIGKILLed, machine lost): our workers beat every
-# few seconds (imports.worker), RQ only drops a dead one from its registry after minutes.
-WORKER_SILENT_SECONDS = 15
-
-
-def _redis():
-    import django_rq
-
-    return django_rq.get_connection("default")
-
-
-def queue_state() -> dict[str, tuple[int, float]]:
-    """Per queue: how many jobs wait, and the age in seconds of the oldest (its enqueue time, one job read)."""
-    import django_rq
-    from rq.job import Job
-
-    now = time.time()
-    state = {}
-    for name in QUEUES:
-        queue = django_rq.get_queue(name)
-        count = queue.count
-        oldest = 0.0
-        if count:
-            first = queue.connection.lindex(queue.key, 0)
-            if first:
-                job = Job.fetch(first.decode(), connection=queue.connection)
-                if job.enqueued_at:
-                    oldest = max(0.0, now - job.enqueued_at.timestamp())
-        state[name] = (count, oldest)
-    return state
-
-
-def live_workers() -> dict[str, int]:
-    from rq import Worker
-    from rq.utils import now
-
-    connection = _redis()
-    cutoff = now() - timedelta(seconds=WORKER_SILENT_SECONDS)
-    live = dict.fromkeys(QUEUES, 0)
-    for worker in Worker.all(connection=connection):
-        if worker.last_heartbeat is None or worker.last_heartbeat < cutoff:
-            continue
-        for name in worker.queue_names():
-            if name in live:
-                live[name] += 1
-    return live
+from alertmanager.jobqueue import connection, live_workers, queue_state
 
 
 @dataclasses.dataclass
@@ -75,7 +28,7 @@ class RedisCheck(HealthCheck):
 
     def run(self):
         try:
-            _redis().ping()
+            connection().ping()
         except Exception as exc:
             raise ServiceUnavailable("Redis does not answer") from exc
 

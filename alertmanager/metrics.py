@@ -43,7 +43,7 @@ class _QueueCollector:
         )
         workers = GaugeMetricFamily("alertmanager_queue_workers", "Live workers listening on a queue", labels=["queue"])
         try:
-            from alertmanager.health import live_workers, queue_state
+            from alertmanager.jobqueue import live_workers, queue_state
 
             for name, (count, oldest) in queue_state().items():
                 depth.add_metric([name], count)

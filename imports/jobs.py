@@ -14,13 +14,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from alertmanager import metrics
-from alertmanager.jobqueue import Lease, lease_exists
+from alertmanager.jobqueue import Lease, connection, enqueue, lease_exists
 from alertmanager.logs import job_context
 from imports import engine
 from imports.models import FINAL_STAGES, ImportResult, ImportRun, Stage
@@ -41,7 +40,7 @@ def _janitor_every() -> timedelta:
 
 
 def _redis():
-    return django_rq.get_connection("imports")
+    return connection("imports")
 
 
 def _lease_key(run_id: int) -> str:
@@ -330,4 +329,4 @@ def schedule_janitor(*, force: bool = False) -> None:
     if force or _redis().set("am:import-janitor:scheduled", "1", nx=True, ex=int(every.total_seconds()) * 3):
         if force:
             _redis().set("am:import-janitor:scheduled", "1", ex=int(every.total_seconds()) * 3)
-        django_rq.get_queue("imports").enqueue_in(every, janitor_job)
+        enqueue("imports", janitor_job, after=every, committed=True)  # the chain needs no row of anyone

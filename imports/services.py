@@ -11,12 +11,12 @@ import shutil
 import uuid
 from pathlib import Path
 
-import django_rq
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alertmanager import jobqueue
+from alertmanager.jobqueue import connection, enqueue
 from audit.models import Kind
 from audit.services import audit_record
 from imports import engine, readers
@@ -181,8 +181,7 @@ def _run_audit(run: ImportRun, action: str, user, actor_name: str = "") -> None:
 
 
 def _enqueue(job: str, *args) -> None:
-    timeout = settings.RQ_QUEUES[QUEUE].get("DEFAULT_TIMEOUT", 1800)
-    django_rq.get_queue(QUEUE).enqueue(job, *args, job_timeout=timeout)
+    enqueue(QUEUE, job, *args, job_timeout=settings.RQ_QUEUES[QUEUE].get("DEFAULT_TIMEOUT", 1800))
 
 
 def import_run_enqueue(*, run: ImportRun, job: str = "", args: tuple | None = None) -> bool:
@@ -194,11 +193,10 @@ def import_run_enqueue(*, run: ImportRun, job: str = "", args: tuple | None = No
         args = (run.pk, True) if run.stage == Stage.APPLYING and not run.undo_of_id else (run.pk,)
     try:
         timeout = settings.RQ_QUEUES[QUEUE].get("DEFAULT_TIMEOUT", 1800)
-        queue = django_rq.get_queue(QUEUE, commit_mode="auto")
         # The mark says "its job waits in the queue" (dropped when the job starts): a run without mark nor lease
         # lost its job (Redis restarted empty) or its worker, and the janitor queues it again.
-        queue.connection.set(run_queued_key(run.pk), "1", ex=timeout + 86400)
-        queue.enqueue(job, *args, job_timeout=timeout)
+        connection(QUEUE).set(run_queued_key(run.pk), "1", ex=timeout + 86400)
+        enqueue(QUEUE, job, *args, committed=True, job_timeout=timeout)
     except Exception as exc:
         logger.warning("import run %s could not be queued yet (%s); the janitor will queue it", run.pk, exc)
         return False

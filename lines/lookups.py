@@ -19,12 +19,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
+from alertmanager.jobqueue import connection, enqueue
 from lines.models import JobStage, LookupRun, LookupUsage, NumberLine
 from lines.providers import LineAnswer, LookupRefused, LookupUnavailable, get_provider
 from subscribers.models import Account, Status, Subscriber
@@ -51,7 +51,7 @@ def lookup_run_start(*, account: Account, import_run=None) -> LookupRun:
     trouble: that is the pass's business, not its caller's (an import must never fail because of a lookup)."""
     fail_stalled(account=account)
     run = LookupRun.objects.create(account=account, import_run=import_run, provider=settings.LINE_TYPE_LOOKUP)
-    transaction.on_commit(lambda: _enqueue(run.pk))
+    _enqueue(run.pk)
     return run
 
 
@@ -80,15 +80,11 @@ def lookup_run_after_import(*, import_run) -> LookupRun | None:
 
 
 def _enqueue(run_id: int, delay: float = 0) -> None:
-    queue = django_rq.get_queue(QUEUE)
-    if delay:
-        queue.enqueue_in(timedelta(seconds=delay), "lines.jobs.lookup_batch_job", run_id)
-    else:
-        queue.enqueue("lines.jobs.lookup_batch_job", run_id)
+    enqueue(QUEUE, "lines.jobs.lookup_batch_job", run_id, after=timedelta(seconds=delay) if delay else None)
 
 
 def _account_lock(account_id: int):
-    return django_rq.get_connection(QUEUE).lock(
+    return connection(QUEUE).lock(
         f"am:lookups:account:{account_id}", timeout=settings.LINE_TYPE_LOOKUP_LOCK_SECONDS, blocking=False
     )
 
@@ -169,7 +165,7 @@ class _RateLimiter:
     def __init__(self, provider_key: str, rate: float):
         self.rate = rate
         self.key = f"am:lookups:rate:{provider_key}"
-        self.script = django_rq.get_connection(QUEUE).register_script(self._SCRIPT) if rate > 0 else None
+        self.script = connection(QUEUE).register_script(self._SCRIPT) if rate > 0 else None
 
     def wait(self) -> None:
         if self.script is None:

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
 
-import django_rq
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -20,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from alertmanager.jobqueue import connection, enqueue
 from lines.models import JobStage, LineEvent, LineEventKind, ReassignedCheckRun
 from subscribers import services as status_service
 from subscribers.models import Account, OptEvent, Source, Status, Subscriber
@@ -80,12 +80,12 @@ def get_checker() -> ReassignedChecker | None:
 
 def reassigned_check_start(*, account: Account) -> ReassignedCheckRun:
     check = ReassignedCheckRun.objects.create(account=account, checker=settings.REASSIGNED_NUMBERS_CHECKER)
-    transaction.on_commit(lambda: _enqueue(check.pk))
+    _enqueue(check.pk)
     return check
 
 
 def _enqueue(check_id: int) -> None:
-    django_rq.get_queue(QUEUE).enqueue("lines.jobs.reassigned_check_job", check_id)
+    enqueue(QUEUE, "lines.jobs.reassigned_check_job", check_id)
 
 
 def reassigned_checks_start_all() -> int:
@@ -178,8 +178,8 @@ def next_month_start(now: datetime | None = None) -> datetime:
 
 def schedule_next_month() -> None:
     when = next_month_start()
-    redis = django_rq.get_connection(QUEUE)
+    redis = connection(QUEUE)
     key = f"am:reassigned:scheduled:{when.date().isoformat()}"
     # Once per month, however many workers start: the first one to set the key schedules it.
     if redis.set(key, "1", nx=True, ex=int((when - timezone.now()).total_seconds()) + 86400):
-        django_rq.get_queue(QUEUE).enqueue_at(when, "lines.jobs.reassigned_monthly_job")
+        enqueue(QUEUE, "lines.jobs.reassigned_monthly_job", at=when)

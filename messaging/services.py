@@ -15,7 +15,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import django_rq
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -36,6 +35,8 @@ from django.db.models import (
 from django.utils import timezone
 from rq import Retry, get_current_job
 
+from alertmanager import jobqueue
+from alertmanager.jobqueue import enqueue
 from audit.models import Kind
 from audit.services import audit_record
 from messaging import keywords
@@ -254,7 +255,7 @@ def inbound_receive(*, to: str, phone: str, body: str, message_sid: str) -> Inbo
             )
         if meaning in (keywords.Meaning.OTHER, keywords.Meaning.UNCLEAR) and config.webhook_url:
             message.forward = InboundMessage.Forward.PENDING
-            transaction.on_commit(lambda: _enqueue_forward(message))
+            _enqueue_forward(message)
         message.save(update_fields=["meaning", "forward", "respond_by"])
     from alertmanager import metrics
 
@@ -350,7 +351,7 @@ def _forward_retry() -> Retry | None:
 def _enqueue_forward(message: InboundMessage) -> None:
     from messaging import jobs
 
-    django_rq.get_queue("default").enqueue(jobs.inbound_forward_job, message.pk, retry=_forward_retry())
+    enqueue("default", jobs.inbound_forward_job, message.pk, retry=_forward_retry())
 
 
 def _post_signed(config: MessagingSettings, payload: bytes) -> str:
@@ -399,14 +400,14 @@ def consent_event_post(
         **{key: value for key, value in extra.items() if value not in (None, "")},
     }
     event = WebhookEvent.objects.create(account=account, kind=kind, phone=phone, payload=payload, created_at=now)
-    transaction.on_commit(lambda: _enqueue_event(event.pk))
+    _enqueue_event(event.pk)
     return event
 
 
 def _enqueue_event(event_id: int) -> None:
     from messaging import jobs
 
-    django_rq.get_queue("default").enqueue(jobs.consent_event_post_job, event_id, retry=_forward_retry())
+    enqueue("default", jobs.consent_event_post_job, event_id, retry=_forward_retry())
 
 
 def consent_event_deliver(*, event_id: int) -> None:
@@ -559,7 +560,7 @@ def _schedule_expiry(when) -> None:
     from messaging import jobs
 
     # A minute late so the request is surely due; the job sweeps every due request, not only this one.
-    django_rq.get_queue("default").enqueue_at(when + timedelta(minutes=1), jobs.opt_in_requests_expire_job)
+    enqueue("default", jobs.opt_in_requests_expire_job, at=when + timedelta(minutes=1))
 
 
 def opt_in_requests_expire(*, now=None) -> int:
@@ -756,16 +757,19 @@ def _enqueue_alert(alert_id: int, not_before=None) -> None:
     if not_before is not None:
         # Held by quiet hours: the worker's scheduler (--with-scheduler) starts it when they end (the janitor
         # leaves it alone until then).
-        django_rq.get_queue("default", commit_mode="auto").enqueue_at(
-            not_before, jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT
+        enqueue(
+            "default",
+            jobs.alert_send_job,
+            alert_id,
+            at=not_before,
+            committed=True,
+            job_timeout=settings.ALERT_JOB_TIMEOUT,
         )
         return
     try:
         redis = _inflight_redis()
         redis.set(f"am:alert:{alert_id}:queued", "1", ex=settings.ALERT_JOB_TIMEOUT)
-        django_rq.get_queue("default", commit_mode="auto").enqueue(
-            jobs.alert_send_job, alert_id, job_timeout=settings.ALERT_JOB_TIMEOUT
-        )
+        enqueue("default", jobs.alert_send_job, alert_id, committed=True, job_timeout=settings.ALERT_JOB_TIMEOUT)
     except Exception as exc:  # Redis went away after the check: the janitor queues it once Redis answers
         logger.warning("alert %s could not be queued yet (%s); the janitor will queue it", alert_id, exc)
 
@@ -804,7 +808,7 @@ def alert_send(*, alert_id: int) -> Alert:
 
 
 def _inflight_redis():
-    return django_rq.get_connection("default")
+    return jobqueue.connection("default")
 
 
 def _inflight_key(alert_id: int) -> str:

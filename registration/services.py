@@ -5,11 +5,11 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alertmanager.jobqueue import enqueue
 from registration.models import Brand, Campaign, RegistrationStatus, TextingNumber
 from registration.registries import RegistryError, Verdict, get_registry
 from subscribers import phones
@@ -48,7 +48,7 @@ _CAMPAIGN_JOB = "registration.jobs.campaign_register"
 
 def _enqueue_on_commit(job: str, registration) -> None:
     pk, attempt = registration.pk, registration.attempt
-    transaction.on_commit(lambda: django_rq.get_queue(QUEUE).enqueue(job, pk, attempt))
+    enqueue(QUEUE, job, pk, attempt)
 
 
 @transaction.atomic
@@ -136,9 +136,7 @@ def _register(model, pk: int, attempt: int, *, submit, verdict_of, recheck: str)
         verdict = Verdict(RegistrationStatus.FAILED, f"The registry refused the submission: {exc}")
     if verdict is None:
         # Still undecided after a reasonable wait: look again later rather than hold a worker.
-        django_rq.get_queue(QUEUE).enqueue_in(
-            timedelta(seconds=settings.REGISTRATION_RECHECK_SECONDS), recheck, pk, attempt
-        )
+        enqueue(QUEUE, recheck, pk, attempt, after=timedelta(seconds=settings.REGISTRATION_RECHECK_SECONDS))
         return
     _decide(model, pk, attempt, verdict)
 

@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 
+from alertmanager.jobqueue import enqueue
 from lines.models import LineType
 from subscribers import phones, signals
 from subscribers.models import Account, Tag
@@ -256,8 +257,6 @@ def export_get(token: str) -> ExportJob | None:
 def export_start(
     *, account: Account, user, fmt: str, query: QueryDict, filters: "SubscriberFilter", expected: int
 ) -> ExportJob:
-    import django_rq
-
     from alertmanager.jobqueue import queue_check
 
     queue_check("default")
@@ -267,14 +266,12 @@ def export_start(
         filters=asdict(filters), expected=expected, file_name=filename(account, fmt), created=time.time(),
     )  # fmt: skip
     job.save()
-    django_rq.get_queue("default").enqueue("subscribers.jobs.export_run", job.token, job_timeout=3600)
+    enqueue("default", "subscribers.jobs.export_run", job.token, job_timeout=3600)
     return job
 
 
 def ledger_export_start(*, account: Account, user) -> ExportJob:
     """The account's whole consent ledger, written by a job on the `default` queue (it can be millions of rows)."""
-    import django_rq
-
     from subscribers.selectors import consent_ledger_size
 
     _sweep()
@@ -284,7 +281,7 @@ def ledger_export_start(*, account: Account, user) -> ExportJob:
         kind="ledger",
     )  # fmt: skip
     job.save()
-    django_rq.get_queue("default").enqueue("subscribers.jobs.export_run", job.token, job_timeout=3600)
+    enqueue("default", "subscribers.jobs.export_run", job.token, job_timeout=3600)
     return job
 
 

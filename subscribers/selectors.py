@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from alertmanager.jobqueue import enqueue
 from subscribers import phones
 from subscribers.models import Account, OptEvent, Status, Subscriber, SubscriberTag, Tag
 from subscribers.transitions import BILLABLE_STATUSES
@@ -138,9 +139,7 @@ def _cached(account: Account, name: str, compute):
 
 def _refresh_later(account: Account) -> None:
     if cache.add(f"figures:{account.pk}:refreshing", 1, 300):
-        import django_rq
-
-        django_rq.get_queue("default").enqueue("subscribers.jobs.figures_refresh", account.pk)
+        enqueue("default", "subscribers.jobs.figures_refresh", account.pk)
 
 
 def figures_refresh(*, account: Account) -> None:
