@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imports import readers
-from imports.readers import FileInfo, FileRejected, Row, column_letter, detect, preview, read_rows
+from imports.readers import FileInfo, FileRejected, Row, column_letter, detect, preview, read_rows, xlsx
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -698,7 +697,7 @@ def test_excel_shaped_sheets_never_need_the_xml_parser(tmp_path, monkeypatch):
     def no_xml_parser(handler):
         raise AssertionError("the XML parser was used")
 
-    monkeypatch.setattr(readers, "_expat", no_xml_parser)
+    monkeypatch.setattr(xlsx, "_expat", no_xml_parser)
     rows = read_all(path)
 
     assert len(rows) == 1_999
@@ -1014,7 +1013,7 @@ def test_entity_declarations_anywhere_in_the_workbook_are_refused(tmp_path, part
 )
 def test_column_letter(index, letters):
     assert column_letter(index) == letters
-    assert readers._column(letters.encode()) == index
+    assert xlsx._column(letters.encode()) == index
 
 
 def test_column_letter_refuses_negative_indexes():
@@ -1029,15 +1028,15 @@ def test_column_letter_refuses_negative_indexes():
 def test_a_large_shared_strings_table_is_kept_packed_and_reads_the_same(read_and_check, tmp_path, monkeypatch):
     """Above PACK_STRINGS_ABOVE the table is one buffer of texts: empty, too long, rich, non-ASCII and missing
     texts must come out as from the list."""
-    monkeypatch.setattr(readers, "PACK_STRINGS_ABOVE", 0)
+    monkeypatch.setattr(xlsx, "PACK_STRINGS_ABOVE", 0)
     tables = []
 
-    class Recorded(readers._PackedStrings):
+    class Recorded(xlsx._PackedStrings):
         def __init__(self):
             super().__init__()
             tables.append(self)
 
-    monkeypatch.setattr(readers, "_PackedStrings", Recorded)
+    monkeypatch.setattr(xlsx, "_PackedStrings", Recorded)
 
     read_and_check(tmp_path)
 

@@ -1,18 +1,13 @@
-"""Read an uploaded customer file (CSV/TXT or XLSX) row by row, deciding the format by content, never by name.
+"""Read an XLSX worksheet row by row, streamed straight out of the zip, part by part.
 
-Utilities upload CIS/billing exports of 100,000 to over a million rows, so everything here streams: a CSV is
-decoded line by line, an XLSX is unzipped and scanned part by part. Anything that is not a readable CSV or
-XLSX is refused with :class:`FileRejected`, whose message tells a clerk what to do. Rows that cannot be used
-are still yielded, with ``problem`` set, so one bad row never sinks a whole file.
-
-Pure Python (no Django) so it can be used by the web app, the worker and the command line alike.
+The workbook's structure (``_Book``) says which parts hold the sheets and the shared strings, and refuses zips
+that are not plain workbooks. Every unzipped byte is charged to a budget (``_Budget``), so a zip bomb is stopped
+while it inflates. A fast scanner reads the XML that Excel, openpyxl, XlsxWriter and LibreOffice write; anything
+else goes to expat with defusedxml's protections, which reads any valid sheet.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import os
 import posixpath
 import pyexpat
@@ -20,113 +15,54 @@ import re
 import zipfile
 import zlib
 from array import array
-from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
-from itertools import islice
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-__all__ = ["FileInfo", "FileRejected", "Row", "column_letter", "detect", "preview", "read_rows"]
+from imports.readers.common import (
+    CHUNK,
+    LONG_CELL,
+    MAX_CELL_CHARS,
+    PROGRESS_EVERY,
+    SAVE_AS,
+    THEN_UPLOAD,
+    UTF8_BOM,
+    UTF16_BOMS,
+    FileInfo,
+    FileRejected,
+    ProgressCallback,
+    Row,
+    not_a_spreadsheet,
+)
 
-
-class FileRejected(Exception):
-    """The file cannot be read at all. ``str(exc)`` is a sentence a non-programmer understands and says what to do
-    (e.g. "This is an old Excel .xls file. Open it in Excel and save it as .xlsx or CSV, then upload it again.")."""
-
-
-@dataclass
-class FileInfo:
-    format: str  # "csv" or "xlsx"
-    encoding: str | None = None  # "utf-8", "utf-8-sig", "cp1252" (or "utf-16" with a BOM) for csv
-    delimiter: str | None = None  # one of , ; \t |
-    sheet: str | None = None  # xlsx sheet name used
-    sheets: list[str] = field(default_factory=list)  # xlsx worksheet names, in workbook order
-
-
-@dataclass(slots=True)
-class Row:
-    number: int  # 1-based: the sheet's row number r= for xlsx; for csv the record number, counting the header
-    cells: list  # str for text; int for integer-valued numbers; float for other numbers; None for empty
-    problem: str | None = None  # set when this row cannot be used; cells is [] then
-
-
-ProgressCallback = Callable[[int, int], None]
-
-# --- limits ------------------------------------------------------------------------------------------------------
-
-MAX_CELL_CHARS = 10_000
-MAX_ROWS = 2_000_000
-MAX_XLSX_BYTES = 2 * 1024**3  # total unzipped size of the parts of one XLSX that we read
 _MAX_RATIO = 200  # a sheet compresses 5-20:1; a part inflating more than this is a zip bomb ...
 _RATIO_MIN_BYTES = 10 * 1024**2  # ... once it is big enough to matter
 _MAX_COLUMNS = 16_384  # Excel's last column, XFD
 _SMALL_PART_BYTES = 64 * 1024**2  # workbook.xml, relationships, content types
-_CHUNK = 256 * 1024
 _FAST_BUFFER_BYTES = 4 * 1024**2  # far above any real row or string; bigger ones go to the XML parser
-_PROGRESS_EVERY = 50_000
 
-_HEAD_BYTES = 64 * 1024  # magic numbers, binary test, delimiter sniffing
-_BINARY_SAMPLE = 8 * 1024
-_ENCODING_SAMPLE = 1024**2
-_DELIMITERS = (",", ";", "\t", "|")
-_SNIFF_RECORDS = 200
-_CSV_LINE_CHARS = 4 * 1024**2  # a physical line longer than this is skipped, not read into memory
-_CSV_RECORD_LINES = 1_000  # a quoted cell spanning more lines than this is an unclosed quote
-_CSV_RECORD_CHARS = 4 * 1024**2
-
-# The csv module refuses fields over its limit (default 128 KiB) with an error that loses the row; our own
-# per-line and per-record caps bound memory, so let it accept anything up to those and judge lengths ourselves.
-csv.field_size_limit(max(csv.field_size_limit(), 2 * (_CSV_LINE_CHARS + _CSV_RECORD_CHARS)))
-
-# --- messages ----------------------------------------------------------------------------------------------------
-
-_THEN_UPLOAD = "then upload it again."
-_SAVE_AS = f"Open it in Excel and save it as .xlsx or CSV, {_THEN_UPLOAD}"
-_EMPTY = "The file is empty. Check that you picked the right file, then upload it again."
-_XLS = f"This is an old Excel .xls file. {_SAVE_AS}"
-_ENCRYPTED = (
-    "This Excel file is protected with a password, so it cannot be read. Open it in Excel, remove the password, "
-    f"save it as .xlsx, {_THEN_UPLOAD}"
-)
 _XLSM = (
     "This Excel file contains macros (.xlsm). Open it in Excel and save it as a plain Excel workbook (.xlsx) "
-    f"or CSV, {_THEN_UPLOAD}"
+    f"or CSV, {THEN_UPLOAD}"
 )
-_XLSB = f"This is an Excel binary workbook (.xlsb). {_SAVE_AS}"
+_XLSB = f"This is an Excel binary workbook (.xlsb). {SAVE_AS}"
 _ODS = (
     "This is an OpenDocument spreadsheet (.ods). Open it in LibreOffice or Excel and save it as .xlsx or CSV, "
-    f"{_THEN_UPLOAD}"
+    f"{THEN_UPLOAD}"
 )
-_HTML = f"This file is a web page (HTML), not a real spreadsheet, even if its name ends in .xls. {_SAVE_AS}"
-_XML2003 = f"This is an Excel 2003 XML spreadsheet. {_SAVE_AS}"
-_DAMAGED = f"This Excel file is damaged or incomplete and cannot be read. Open it in Excel, save it again as .xlsx, {_THEN_UPLOAD}"
+_DAMAGED = f"This Excel file is damaged or incomplete and cannot be read. Open it in Excel, save it again as .xlsx, {THEN_UPLOAD}"
 _XML_FORBIDDEN = (
     "This Excel file contains XML entity declarations, which real spreadsheets never have and which are used to "
-    f"attack servers, so it was not read. Open it in Excel, save it again as .xlsx, {_THEN_UPLOAD}"
+    f"attack servers, so it was not read. Open it in Excel, save it again as .xlsx, {THEN_UPLOAD}"
 )
-_NO_SHEETS = f"This Excel file has no worksheets to read. Check that you picked the right file, {_THEN_UPLOAD}"
+_NO_SHEETS = f"This Excel file has no worksheets to read. Check that you picked the right file, {THEN_UPLOAD}"
 _UNSUPPORTED_XML = (
-    f"This Excel file is saved in an unusual text encoding. Open it in Excel, save it again as .xlsx, {_THEN_UPLOAD}"
+    f"This Excel file is saved in an unusual text encoding. Open it in Excel, save it again as .xlsx, {THEN_UPLOAD}"
 )
-
-_NUL_ROW = "This row contains a NUL byte."
-_LONG_CELL = f"A cell in this row is longer than {MAX_CELL_CHARS:,} characters."
-_LONG_LINE = f"This row is longer than {_CSV_LINE_CHARS:,} characters."
-_UNCLOSED_QUOTE = 'This row has a quote mark (") that is never closed, so it could not be read.'
-_BAD_CSV_ROW = "This row could not be read as CSV."
 _BAD_SHARED_STRING = "This row refers to text that is missing from the file."
 _TOO_MANY_COLUMNS = "This row has cells beyond column XFD, the last column Excel allows."
-
-
-def _not_a_spreadsheet(what: str | None = None) -> FileRejected:
-    it_is = f" (it is {what})" if what else ""
-    return FileRejected(
-        f"This file is not a spreadsheet or CSV file{it_is}. "
-        "Upload the customer list as an Excel workbook (.xlsx) or a CSV file."
-    )
 
 
 def _zip_bomb(limit: int) -> FileRejected:
@@ -137,344 +73,45 @@ def _zip_bomb(limit: int) -> FileRejected:
     )
 
 
-def _too_many_rows(max_rows: int) -> FileRejected:
-    return FileRejected(
-        f"This file has more than {max_rows:,} rows, more than can be imported at once. "
-        f"Split it into files of at most {max_rows:,} rows and upload them one at a time."
-    )
+def workbook_info(path: str | os.PathLike, sheet: str | None, max_bytes: int) -> FileInfo:
+    """The workbook's worksheets and the one to read (``sheet`` by name, else the first a person would see),
+    refused up front when the zip's own directory announces more than ``max_bytes`` unzipped."""
+    with _open_zip(path) as zf:
+        book = _Book(zf, _Budget(max_bytes))
+        name, sheet_info = book.worksheet(sheet)
+        book.budget.check_declared(i for i in (book.shared_strings, sheet_info) if i is not None)
+        return FileInfo(format="xlsx", sheet=name, sheets=[n for n, _ in book.sheets])
 
 
-# --- public interface --------------------------------------------------------------------------------------------
-
-
-def detect(
-    path: str | os.PathLike,
-    *,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    sheet: str | None = None,
-    max_bytes: int = MAX_XLSX_BYTES,
-) -> FileInfo:
-    """Decide how to read the file from its content. ``encoding``/``delimiter`` override the CSV sniffing,
-    ``sheet`` picks an XLSX worksheet by name. Raises :class:`FileRejected`."""
-    if delimiter is not None and len(delimiter) != 1:
-        raise ValueError(f"delimiter must be one character, not {delimiter!r}")
-    if encoding is not None:
-        codecs.lookup(encoding)  # LookupError for a name Python does not know: a programming error
-    with open(path, "rb") as f:
-        head = f.read(_HEAD_BYTES)
-        kind = _kind_of(head, f)
-    if kind == "zip":
-        with _open_zip(path) as zf:
-            book = _Book(zf, _Budget(max_bytes))
-            name, sheet_info = book.worksheet(sheet)
-            book.budget.check_declared(i for i in (book.shared_strings, sheet_info) if i is not None)
-            return FileInfo(format="xlsx", sheet=name, sheets=[n for n, _ in book.sheets])
-    return _detect_text(path, head, encoding, delimiter)
-
-
-def read_rows(
-    path: str | os.PathLike,
-    info: FileInfo,
-    *,
-    max_rows: int = MAX_ROWS,
-    progress: ProgressCallback | None = None,
-    max_bytes: int = MAX_XLSX_BYTES,
+def xlsx_rows(
+    path: str | os.PathLike, sheet: str | None, progress: ProgressCallback | None, max_bytes: int
 ) -> Iterator[Row]:
-    """Yield the file's rows as :class:`Row`. Rows with no data at all are skipped (their numbers are not).
-
-    ``progress(bytes_done, bytes_total)`` is called every ~50,000 rows and once at the end. More than ``max_rows``
-    rows, or (XLSX) more than ``max_bytes`` unzipped, raises :class:`FileRejected` while reading."""
-    if info.format == "xlsx":
-        rows = _xlsx_rows(path, info.sheet, progress, max_bytes)
-    elif info.format == "csv":
-        rows = _csv_rows(path, info.encoding or "utf-8", info.delimiter or ",", progress)
-    else:
-        raise ValueError(f"unknown format {info.format!r}")
-    return _counted(rows, max_rows)
-
-
-def preview(path: str | os.PathLike, info: FileInfo, *, rows: int = 20) -> list[Row]:
-    """The first ``rows`` rows, for a configuration page."""
-    reader = read_rows(path, info)
-    try:
-        return list(islice(reader, rows))
-    finally:
-        reader.close()  # releases the file now rather than whenever the generator is collected
-
-
-def column_letter(index0: int) -> str:
-    """Excel's name for a 0-based column index: 0 -> "A", 25 -> "Z", 26 -> "AA"."""
-    if index0 < 0:
-        raise ValueError("column index must be >= 0")
-    letters = ""
-    n = index0 + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def _counted(rows: Generator[Row], max_rows: int) -> Iterator[Row]:
-    try:
-        for count, row in enumerate(rows, 1):
-            if count > max_rows:
-                raise _too_many_rows(max_rows)
-            yield row
-    finally:
-        rows.close()  # closing the outer generator early must release the file now
-
-
-# --- what kind of file is it -------------------------------------------------------------------------------------
-
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-_UTF8_BOM = codecs.BOM_UTF8
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-# Magic numbers of common non-spreadsheet files, with what to call them in the message.
-_MAGIC = (
-    (b"%PDF-", "a PDF document"),
-    (b"\x7fELF", "a program"),
-    (b"\x89PNG\r\n\x1a\n", "an image"),
-    (b"\xff\xd8\xff", "an image"),
-    (b"GIF87a", "an image"),
-    (b"GIF89a", "an image"),
-    (b"II*\x00", "an image"),
-    (b"MM\x00*", "an image"),
-    (b"\x1f\x8b", "a compressed archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a compressed archive"),
-    (b"Rar!\x1a\x07", "a compressed archive"),
-    (b"{\\rtf", "a Word document"),
-)
-# C0 control bytes that plain text may legitimately contain.
-_TEXT_CONTROLS = frozenset(b"\t\n\r\f\v\x1a\x1b")
-_BINARY_TABLE = bytes(0 if b >= 0x20 or b in _TEXT_CONTROLS else 1 for b in range(256))
-
-
-def _kind_of(head: bytes, f: io.BufferedReader) -> str:
-    """'zip' or 'text', or raise FileRejected naming what the file is instead."""
-    if not head:
-        raise FileRejected(_EMPTY)
-    if head.startswith(_OLE2):
-        raise FileRejected(_ENCRYPTED if _is_encrypted_ooxml(f) else _XLS)
-    if head.startswith(_ZIP_MAGIC):
-        return "zip"
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            raise _not_a_spreadsheet(what)
-    if head.startswith(b"RIFF") and head[8:12] in (b"WEBP", b"AVI ", b"WAVE"):
-        raise _not_a_spreadsheet("a media file")
-    if head.startswith(_UTF16_BOMS):
-        return "text"  # every other character is NUL in UTF-16: not a sign of binary here
-    sample = head[:_BINARY_SAMPLE]
-    controls = sum(sample.translate(_BINARY_TABLE))
-    # A CSV may carry the odd NUL byte (flagged per row); executables, images and archives are full of them.
-    if controls >= 8 and controls * 20 > len(sample):
-        raise _not_a_spreadsheet("a program" if head.startswith(b"MZ") else None)
-    return "text"
-
-
-def _is_encrypted_ooxml(f: io.BufferedReader) -> bool:
-    """A password-protected .xlsx is an OLE2 container too; its directory names an EncryptedPackage stream."""
-    marker = "EncryptedPackage".encode("utf-16-le")
-    f.seek(0)
-    start = f.read(_ENCODING_SAMPLE)
-    f.seek(0, os.SEEK_END)
-    size = f.tell()
-    f.seek(max(len(start), size - _ENCODING_SAMPLE))
-    return marker in start or marker in f.read()
-
-
-def _detect_text(path: str | os.PathLike, head: bytes, encoding: str | None, delimiter: str | None) -> FileInfo:
-    if _is_blank(path, head):
-        raise FileRejected(_EMPTY)
-    _refuse_markup(head)
-    if encoding is None:
-        encoding = _sniff_encoding(path, head)
-    sample = head.decode(encoding, errors="replace")
-    if delimiter is None:
-        delimiter = _sniff_delimiter(sample, truncated=len(head) == _HEAD_BYTES)
-    return FileInfo(format="csv", encoding=encoding, delimiter=delimiter)
-
-
-def _is_blank(path: str | os.PathLike, head: bytes) -> bool:
-    """True when the whole file is only whitespace (and perhaps a BOM); reads past the head only while blank."""
-    utf16 = head.startswith(_UTF16_BOMS)
-
-    def has_text(data: bytes) -> bool:
-        return bool((data.replace(b"\x00", b"") if utf16 else data).strip())
-
-    if has_text(head[2:] if utf16 else head.removeprefix(_UTF8_BOM)):
-        return False
-    with open(path, "rb") as f:
-        f.seek(len(head))
-        while chunk := f.read(_CHUNK):
-            if has_text(chunk):
-                return False
-    return True
-
-
-def _refuse_markup(head: bytes) -> None:
-    """Some billing systems save an HTML table or Excel 2003 XML and call it .xls; neither is a CSV."""
-    start = head[:2048].removeprefix(_UTF8_BOM).lstrip().lower()
-    if not start.startswith(b"<"):
-        return
-    if b"urn:schemas-microsoft-com:office:spreadsheet" in head.lower():
-        raise FileRejected(_XML2003)
-    if start.startswith((b"<html", b"<!doctype html", b"<table")) or b"<html" in start:
-        raise FileRejected(_HTML)
-    if start.startswith(b"<?xml"):
-        raise _not_a_spreadsheet("an XML document")
-
-
-def _sniff_encoding(path: str | os.PathLike, head: bytes) -> str:
-    if head.startswith(_UTF8_BOM):
-        return "utf-8-sig"
-    if head.startswith(_UTF16_BOMS):
-        return "utf-16"
-    with open(path, "rb") as f:
-        sample = f.read(_ENCODING_SAMPLE)
-    try:
-        # final=False: the sample may end in the middle of a multi-byte character
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
-def _sniff_delimiter(sample: str, *, truncated: bool) -> str:
-    """The delimiter giving the most consistent column count above one; among those consistent on 90% of the
-    sampled records, the one giving the most columns (a decimal comma in a ;-file must not win). Else ","."""
-    sample = sample.lstrip("\ufeff")
-    best, best_key = ",", None
-    for delimiter in _DELIMITERS:
-        if delimiter not in sample:
-            continue
+    with _open_zip(path) as zf:
+        budget = _Budget(max_bytes)
+        book = _Book(zf, budget)
+        _, sheet_info = book.worksheet(sheet)
+        strings_info = book.shared_strings
+        budget.check_declared(i for i in (strings_info, sheet_info) if i is not None)
+        total = sheet_info.file_size + (strings_info.file_size if strings_info is not None else 0)
+        strings = _shared_strings(zf, strings_info, budget) if strings_info is not None else []
+        if progress is not None:
+            progress(budget.done(strings_info), total)
+        rows = _sheet_rows(lambda: budget.chunks(zf, sheet_info), strings)
         try:
-            records = [
-                r for r in islice(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), _SNIFF_RECORDS) if r
-            ]
-        except csv.Error:
-            continue
-        if truncated and len(records) > 1:
-            records.pop()  # probably cut short by the end of the sample
-        if not records:
-            continue
-        width, hits = Counter(len(r) for r in records).most_common(1)[0]
-        if width < 2:
-            continue
-        consistency = hits / len(records)
-        key = (1, width, consistency) if consistency >= 0.9 else (0, consistency, width)
-        if best_key is None or key > best_key:
-            best, best_key = delimiter, key
-    return best
-
-
-# --- CSV ---------------------------------------------------------------------------------------------------------
-
-
-class _RunawayQuote(Exception):
-    """Raised into csv.reader when a quoted cell has swallowed too many lines (or the rest of the file)."""
-
-
-class _Lines:
-    """Feeds csv.reader one physical line at a time and notes what it saw, so each record can be judged.
-
-    csv.reader asks for another line before a record is complete only while inside a quoted cell, so
-    lines already taken for the current record tell us a quote is open."""
-
-    def __init__(self, stream: io.TextIOBase) -> None:
-        self._stream = stream
-        self._pushback: list[str] = []
-        self.record: list[str] = []
-        self.chars = 0
-        self.nul = False
-        self.too_long = False
-
-    def start_record(self) -> None:
-        self.record = []
-        self.chars = 0
-        self.nul = False
-        self.too_long = False
-
-    def replay_after_first(self) -> None:
-        """After a runaway quote, read again every line but the first: they are rows of their own."""
-        self._pushback.extend(reversed(self.record[1:]))
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        if self.record and (len(self.record) >= _CSV_RECORD_LINES or self.chars >= _CSV_RECORD_CHARS):
-            raise _RunawayQuote
-        if self._pushback:
-            line = self._pushback.pop()
-        else:
-            line = self._stream.readline(_CSV_LINE_CHARS)
-            if not line:
-                if self.record:
-                    raise _RunawayQuote  # the file ended inside a quoted cell
-                raise StopIteration
-            if len(line) == _CSV_LINE_CHARS and line[-1] not in "\r\n":
-                line = self._skip_rest_of_line()
-        if "\x00" in line:
-            self.nul = True
-            line = line.replace("\x00", "")  # csv.reader rejects NUL in some Python versions
-        self.record.append(line)
-        self.chars += len(line)
-        return line
-
-    def _skip_rest_of_line(self) -> str:
-        self.too_long = True
-        while True:
-            piece = self._stream.readline(_CSV_LINE_CHARS)
-            if not piece or piece[-1] in "\r\n":
-                return "\n"
-
-
-def _csv_rows(
-    path: str | os.PathLike, encoding: str, delimiter: str, progress: ProgressCallback | None
-) -> Iterator[Row]:
-    codecs.lookup(encoding)  # before opening, so a bad name cannot leak the file handle
-    total = os.path.getsize(path)
-    # errors="replace": a stray byte in another encoding becomes U+FFFD instead of stopping the import.
-    with io.TextIOWrapper(open(path, "rb"), encoding=encoding, errors="replace", newline="") as text:
-        lines = _Lines(text)
-        reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
-        number = 0
-        while True:
-            lines.start_record()
-            try:
-                fields = next(reader)
-            except StopIteration:
-                break
-            except _RunawayQuote:
-                number += 1
-                lines.replay_after_first()
-                yield Row(number, [], _UNCLOSED_QUOTE)
-                continue
-            except csv.Error:
-                number += 1
-                yield Row(number, [], _BAD_CSV_ROW)
-                continue
-            number += 1
-            if progress is not None and number % _PROGRESS_EVERY == 0:
-                progress(min(text.buffer.tell(), total), total)
-            if lines.nul:
-                yield Row(number, [], _NUL_ROW)
-            elif lines.too_long:
-                yield Row(number, [], _LONG_LINE)
-            elif lines.chars > MAX_CELL_CHARS and max(map(len, fields), default=0) > MAX_CELL_CHARS:
-                yield Row(number, [], _LONG_CELL)
-            elif any(fields):
-                if number == 1 and fields[0].startswith("\ufeff"):
-                    fields[0] = fields[0][1:]  # a BOM left by an explicit "utf-8" choice
-                yield Row(number, [f or None for f in fields])
+            for count, (number, cells, problem) in enumerate(rows, 1):
+                if problem is not None:
+                    yield Row(number, [], problem)
+                elif cells and cells.count(None) != len(cells):
+                    yield Row(number, cells)
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(budget.done(strings_info, sheet_info), total)
+        finally:
+            rows.close()
         if progress is not None:
             progress(total, total)
 
 
-# --- XLSX: the zip container -------------------------------------------------------------------------------------
+# --- the zip container -------------------------------------------------------------------------------------------
 
 
 def _open_zip(path: str | os.PathLike) -> zipfile.ZipFile:
@@ -511,7 +148,7 @@ class _Budget:
             with zf.open(info) as part:
                 while True:
                     try:
-                        chunk = part.read(_CHUNK)
+                        chunk = part.read(CHUNK)
                     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError):
                         raise FileRejected(_DAMAGED)
                     if not chunk:
@@ -592,9 +229,9 @@ class _Book:
             if kind.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
                 raise FileRejected(_ODS)
             if kind.startswith(b"application/vnd.oasis.opendocument"):
-                raise _not_a_spreadsheet("an OpenDocument file")
+                raise not_a_spreadsheet("an OpenDocument file")
         if self.member("[Content_Types].xml") is None:
-            raise _not_a_spreadsheet("a ZIP archive")
+            raise not_a_spreadsheet("a ZIP archive")
         types = [
             (element.get("ContentType") or "").lower()
             for element in self._xml("[Content_Types].xml").iter()
@@ -607,9 +244,9 @@ class _Book:
             raise FileRejected(_XLSM)
         if not any("spreadsheetml" in t for t in types):
             if any("wordprocessingml" in t for t in types):
-                raise _not_a_spreadsheet("a Word document")
+                raise not_a_spreadsheet("a Word document")
             if any("presentationml" in t for t in types):
-                raise _not_a_spreadsheet("a PowerPoint file")
+                raise not_a_spreadsheet("a PowerPoint file")
 
     def _main_part(self) -> str:
         if self.member("_rels/.rels") is not None:
@@ -618,7 +255,7 @@ class _Book:
                     return target
         if self.member("xl/workbook.xml") is not None:
             return "xl/workbook.xml"
-        raise _not_a_spreadsheet("a ZIP archive")
+        raise not_a_spreadsheet("a ZIP archive")
 
     def _relationships(self, main: str) -> tuple[dict[str, str], zipfile.ZipInfo | None]:
         folder, base = posixpath.split(main)
@@ -659,35 +296,7 @@ def _local_tag(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-# --- XLSX: reading rows ------------------------------------------------------------------------------------------
-
-
-def _xlsx_rows(
-    path: str | os.PathLike, sheet: str | None, progress: ProgressCallback | None, max_bytes: int
-) -> Iterator[Row]:
-    with _open_zip(path) as zf:
-        budget = _Budget(max_bytes)
-        book = _Book(zf, budget)
-        _, sheet_info = book.worksheet(sheet)
-        strings_info = book.shared_strings
-        budget.check_declared(i for i in (strings_info, sheet_info) if i is not None)
-        total = sheet_info.file_size + (strings_info.file_size if strings_info is not None else 0)
-        strings = _shared_strings(zf, strings_info, budget) if strings_info is not None else []
-        if progress is not None:
-            progress(budget.done(strings_info), total)
-        rows = _sheet_rows(lambda: budget.chunks(zf, sheet_info), strings)
-        try:
-            for count, (number, cells, problem) in enumerate(rows, 1):
-                if problem is not None:
-                    yield Row(number, [], problem)
-                elif cells and cells.count(None) != len(cells):
-                    yield Row(number, cells)
-                if progress is not None and count % _PROGRESS_EVERY == 0:
-                    progress(budget.done(strings_info, sheet_info), total)
-        finally:
-            rows.close()
-        if progress is not None:
-            progress(total, total)
+# --- reading the XML ---------------------------------------------------------------------------------------------
 
 
 class _NotSimple(Exception):
@@ -741,8 +350,8 @@ def _fast_regions(chunks: Iterator[bytes], name: bytes, end: bytes) -> Iterator[
         if not chunk or len(buf) > _FAST_BUFFER_BYTES:
             raise _NotSimple
         buf += chunk
-    head = buf[: match.start()].removeprefix(_UTF8_BOM)
-    if head.startswith(_UTF16_BOMS) or b"<!" in head or match.group(1):
+    head = buf[: match.start()].removeprefix(UTF8_BOM)
+    if head.startswith(UTF16_BOMS) or b"<!" in head or match.group(1):
         raise _NotSimple
     declaration = _XML_DECL.match(head)
     if declaration is not None:
@@ -1029,13 +638,13 @@ def _cell_value(cell_type: str | None, text: str | None, strings: list) -> tuple
             value = _MISSING
         if value is _MISSING:
             return None, _BAD_SHARED_STRING
-        return (None, _LONG_CELL) if value is _TOO_LONG else (value, None)
+        return (None, LONG_CELL) if value is _TOO_LONG else (value, None)
     if cell_type == "b":
         return ("TRUE" if text.strip() in ("1", "true") else "FALSE"), None
     if cell_type == "e":
         return None, None  # #N/A, #REF! and friends carry no phone or tag
     # inlineStr, str (a formula's text), d (ISO date) and anything unknown: keep the text
-    return (None, _LONG_CELL) if len(text) > MAX_CELL_CHARS else (text, None)
+    return (None, LONG_CELL) if len(text) > MAX_CELL_CHARS else (text, None)
 
 
 _COLUMNS: dict[bytes, int] = {}  # only valid columns are cached, so it stays within Excel's 16,384
@@ -1122,7 +731,7 @@ class _SheetHandler:
                 self._problem = _TOO_MANY_COLUMNS
                 return
             if self._size > MAX_CELL_CHARS:
-                self._problem = _LONG_CELL
+                self._problem = LONG_CELL
                 return
             cell_type = self._type
             if self._inline and cell_type is None:
@@ -1292,7 +901,7 @@ def _fast_row(piece: bytes, strings: list, last: list[int]) -> list[RawRow] | No
                     except IndexError:
                         value = missing
                     if value is too_long:
-                        value, problem = None, _LONG_CELL
+                        value, problem = None, LONG_CELL
                     elif value is missing:
                         value, problem = None, _BAD_SHARED_STRING
             else:
