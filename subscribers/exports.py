@@ -20,20 +20,19 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.db.models import Prefetch
 from django.http import QueryDict
 from django.utils import timezone
 
 from alertmanager.jobqueue import enqueue
-from lines.models import LineType
-from subscribers import phones, signals
+from subscribers import numberfacts, phones, signals
 from subscribers.models import Account, Tag
 
 if TYPE_CHECKING:
     from subscribers.selectors import SubscriberFilter
 
-HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change", "Line type", "Unreachable"]
-LINE_TYPE_LABELS = dict(LineType.choices)
+# Then a column for each fact other apps know about a number (numberfacts): the line type, the unreachable flag.
+OWN_HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Up to this many rows an export is written while the manager waits; more goes to a job.
 INLINE_MAX = 10_000
@@ -52,7 +51,8 @@ def neutralise(value: str) -> str:
 def rows(qs, account: Account) -> Iterator[list[str]]:
     tz = account.tzinfo
     qs = qs.order_by("phone").prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-    qs = _with_line(qs)
+    qs = numberfacts.annotate(qs)
+    facts = numberfacts.facts()
     for subscriber in qs.iterator(chunk_size=CHUNK):
         yield [
             neutralise(cell)
@@ -63,21 +63,21 @@ def rows(qs, account: Account) -> Iterator[list[str]]:
                 "; ".join(tag.name for tag in subscriber.tags.all()),
                 subscriber.first_seen.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                 subscriber.status_changed.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                LINE_TYPE_LABELS.get(subscriber.line_type_value or "unknown", ""),
-                "yes" if subscriber.unreachable_value else "",
+                *(fact.cell(getattr(subscriber, fact.annotation)) for fact in facts),
             )
         ]
 
 
-def _with_line(qs):
-    """What the carriers say about each number (lines.models.NumberLine, one row per account and phone)."""
-    from lines.models import NumberLine
+def header() -> list[str]:
+    return [*OWN_HEADER, *(fact.header for fact in numberfacts.facts())]
 
-    line = NumberLine.objects.filter(account_id=OuterRef("account_id"), phone=OuterRef("phone"))
-    return qs.annotate(
-        line_type_value=Subquery(line.values("line_type")[:1]),
-        unreachable_value=Exists(line.filter(unreachable_since__isnull=False)),
-    )
+
+def __getattr__(name: str):
+    # HEADER depends on the providers, which register when the apps are ready: computed when asked for, so an
+    # import of this module before then still gets every column.
+    if name == "HEADER":
+        return header()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Echo:
@@ -88,7 +88,7 @@ class _Echo:
 def csv_stream(qs, account: Account) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
-    yield writer.writerow(HEADER)
+    yield writer.writerow(header())
     for row in rows(qs, account):
         yield writer.writerow(row)
 
@@ -97,7 +97,7 @@ def write_csv(qs, account: Account, path: Path, progress=None) -> int:
     n = 0
     with path.open("w", newline="", encoding="utf-8-sig") as out:
         writer = csv.writer(out)
-        writer.writerow(HEADER)
+        writer.writerow(header())
         for row in rows(qs, account):
             writer.writerow(row)
             n += 1
@@ -113,7 +113,7 @@ def write_xlsx(qs, account: Account, target, progress=None) -> int:
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Numbers")
-    sheet.append(HEADER)
+    sheet.append(header())
     n = 0
     for row in rows(qs, account):
         cells = []

@@ -3,16 +3,19 @@
 from django import forms
 from django.db.models.functions import Lower
 
-from lines.models import LineType
-from subscribers import phones, services
+from subscribers import numberfacts, phones, services
 from subscribers.models import LANGUAGE_CHOICES, Account, Status, Subscriber, Tag
 from subscribers.selectors import SubscriberFilter
 from subscribers.transitions import State, decide
 from subscribers.vocabulary import LIST_ACTIONS, TAG_ACTIONS
 
 PER_PAGE_CHOICES = [(25, "25"), (50, "50"), (100, "100")]
-# What the carriers say about a number (the lines app): its line type, or the unreachable flag.
-LINE_TYPE_CHOICES = [("", "Any line type"), *LineType.choices, ("unreachable", "Unreachable")]
+
+
+def _line_type_choices() -> list[tuple[str, str]]:
+    # What other apps know about a number (numberfacts: the carriers' line type, or the unreachable flag), asked
+    # when a form is built: the providers register once the apps are ready, after this module may be imported.
+    return [("", "Any line type"), *numberfacts.filter_choices()]
 
 
 def _tag_names(text: str) -> list[str]:
@@ -60,7 +63,7 @@ class FilterForm(forms.Form):
     per_page = forms.TypedChoiceField(
         label="Rows per page", required=False, coerce=int, choices=PER_PAGE_CHOICES, empty_value=25
     )
-    line_type = forms.ChoiceField(label="Line type", required=False, choices=LINE_TYPE_CHOICES)
+    line_type = forms.ChoiceField(label="Line type", required=False, choices=_line_type_choices)
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,11 +25,14 @@ The fast path also decides the common extension forms ("x12", "ext. 4",
 "extension 55").  Anything else falls back to the slow path, so the fast path
 never has to be clever about odd input.  Property tests check both paths give
 identical results.
+
+Which valid numbers are textable is a pluggable check: its interface and the
+setting that names it are ``subscribers.linetypes``.  The default checker is
+here because its verdict is this module's own prefix decision.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 import unicodedata
@@ -37,15 +40,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Protocol, cast, runtime_checkable
+from typing import cast
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-REASONS = ("blank", "invalid", "not_us_ca", "not_mobile")
+from subscribers.linetypes import LineTypeChecker, get_line_type_checker, textable_once
 
-DEFAULT_LINE_TYPE_CHECKER = "subscribers.phones.PhonenumbersLineTypeChecker"
+REASONS = ("blank", "invalid", "not_us_ca", "not_mobile")
 
 # PR, GU, VI, AS and MP share +1 but phonenumbers gives them their own region
 # codes; the product only serves the US and Canada, so they are "not_us_ca".
@@ -78,20 +81,8 @@ _NOT_MOBILE = Normalised(None, "not_mobile")
 
 
 # --------------------------------------------------------------------------
-# Line-type checking (pluggable)
+# The default line-type checker (the interface is subscribers.linetypes)
 # --------------------------------------------------------------------------
-
-
-@runtime_checkable
-class LineTypeChecker(Protocol):
-    """Decides which (valid, US/CA) E.164 numbers can receive texts.
-
-    Batched so that a paid carrier-lookup service can be plugged in and asked
-    once per import rather than once per row.  Numbers missing from the
-    returned dict are treated as not textable.
-    """
-
-    def textable(self, e164s: list[str]) -> dict[str, bool]: ...
 
 
 class PhonenumbersLineTypeChecker:
@@ -120,43 +111,6 @@ def _textable_by_parse(e164: str) -> bool:
     except NumberParseException:
         return False
     return phonenumbers.number_type(number) in TEXTABLE_TYPES
-
-
-def _configured_checker_path() -> str:
-    """Read ``PHONE_LINE_TYPE_CHECKER`` lazily so this module imports (and
-    its tests run) without a configured Django project."""
-    try:
-        from django.conf import settings
-        from django.core.exceptions import ImproperlyConfigured
-    except ImportError:  # pragma: no cover - Django is a project dependency
-        return DEFAULT_LINE_TYPE_CHECKER
-    try:
-        return getattr(settings, "PHONE_LINE_TYPE_CHECKER", DEFAULT_LINE_TYPE_CHECKER)
-    except ImproperlyConfigured:
-        return DEFAULT_LINE_TYPE_CHECKER
-
-
-@cache
-def load_line_type_checker(dotted_path: str) -> LineTypeChecker:
-    """Instantiate the checker class at ``dotted_path`` (cached per path, so a
-    checker holding an HTTP session or API token is built once)."""
-    module_name, _, class_name = dotted_path.rpartition(".")
-    if not module_name:
-        raise ImportError(f"{dotted_path!r} is not a dotted path to a class")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except AttributeError as exc:
-        raise ImportError(f"{module_name} has no {class_name}") from exc
-    checker = cls()
-    if not isinstance(checker, LineTypeChecker):
-        raise TypeError(f"{dotted_path} has no textable(e164s) method")
-    return checker
-
-
-def get_line_type_checker() -> LineTypeChecker:
-    # Cached per path rather than once globally so override_settings in tests
-    # (or a settings change in a long-lived worker) takes effect.
-    return load_line_type_checker(_configured_checker_path())
 
 
 # --------------------------------------------------------------------------
@@ -231,8 +185,7 @@ def _finish_with_checker(staged: list[Normalised | str], checker: LineTypeChecke
     candidates = [item for item in staged if isinstance(item, str)]
     if not candidates:
         return cast(list[Normalised], staged)
-    # Distinct numbers only: a paid lookup should not be asked twice.
-    verdict = checker.textable(list(dict.fromkeys(candidates)))
+    verdict = textable_once(checker, candidates)
     out: list[Normalised] = []
     for item in staged:
         if not isinstance(item, str):

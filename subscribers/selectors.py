@@ -20,7 +20,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from alertmanager.jobqueue import enqueue
-from subscribers import phones
+from subscribers import numberfacts, phones
 from subscribers.models import Account, OptEvent, Status, Subscriber, SubscriberTag, Tag
 from subscribers.transitions import BILLABLE_STATUSES
 from subscribers.vocabulary import opted_out_by_words
@@ -41,7 +41,7 @@ class SubscriberFilter:
     status: str = ""
     tag_ids: tuple[int, ...] = ()
     match_all: bool = False
-    line_type: str = ""  # a lines.models.LineType, or "unreachable"
+    line_type: str = ""  # one of numberfacts.filter_choices(): a line type, or "unreachable"
 
     @property
     def active(self) -> bool:
@@ -63,9 +63,7 @@ def subscriber_search(*, account: Account, filters: SubscriberFilter) -> QuerySe
     if filters.q:
         qs = qs.filter(_phone_condition(filters.q))
     if filters.line_type:
-        from lines.selectors import subscribers_with_line_type
-
-        qs = subscribers_with_line_type(qs, filters.line_type)
+        qs = numberfacts.filter_by(qs, filters.line_type)
     return qs
 
 
@@ -313,19 +311,9 @@ _SAMPLE_ACCOUNT, _SAMPLE_PHONE = -1, "+10000000000"
 
 def _detail_rows(account_id: int, phone: str) -> QuerySet:
     # One query, the number joined to its tags (a row per tag), instead of the number and then its tags; what
-    # the carriers say about it (lines) comes in the same query.
-    from lines.models import NumberLine
-
-    line = NumberLine.objects.filter(account_id=OuterRef("account_id"), phone=OuterRef("phone"))
-    return (
-        Subscriber.objects.listed()
-        .filter(account_id=account_id, phone=phone)
-        .annotate(
-            line_type_value=Subquery(line.values("line_type")[:1]),
-            unreachable_since=Subquery(line.values("unreachable_since")[:1]),
-        )
-        .values_list(*DETAIL_FIELDS, "line_type_value", "unreachable_since", "tags__name")
-    )
+    # other apps know about it (numberfacts: the carriers' line type) comes in the same query.
+    qs = numberfacts.annotate(Subscriber.objects.listed().filter(account_id=account_id, phone=phone))
+    return qs.values_list(*DETAIL_FIELDS, *(fact.annotation for fact in numberfacts.facts()), "tags__name")
 
 
 @functools.cache
@@ -356,9 +344,10 @@ def subscriber_detail(*, account_id: int, phone: str) -> dict | None:
             rows = cursor.fetchall()
     if not rows:
         return None
-    data = dict(zip(DETAIL_FIELDS, rows[0][:-3], strict=True))
-    data["line_type"] = rows[0][-3] or "unknown"
-    data["unreachable"] = rows[0][-2] is not None
+    fields = len(DETAIL_FIELDS)
+    data = dict(zip(DETAIL_FIELDS, rows[0][:fields], strict=True))
+    for fact, value in zip(numberfacts.facts(), rows[0][fields:-1], strict=True):
+        data[fact.name] = fact.value(value)
     data["tags"] = sorted((row[-1] for row in rows if row[-1] is not None), key=str.lower)
     return data
 

@@ -1,5 +1,5 @@
 """Tests for subscribers.phones: the accepted shapes, the rejection reasons, the
-pluggable line-type checker, and agreement of the fast path with the full
+pluggable line-type checker (subscribers.linetypes), and agreement of the fast path with the full
 phonenumbers parse (the reference).
 
 No database and no Django project needed:
@@ -19,15 +19,13 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from subscribers import phones
+from subscribers.linetypes import DEFAULT_LINE_TYPE_CHECKER, get_line_type_checker, load_line_type_checker
 from subscribers.phones import (
-    DEFAULT_LINE_TYPE_CHECKER,
     REASONS,
     Normalised,
     PhonenumbersLineTypeChecker,
     digits_only,
     format_national,
-    get_line_type_checker,
-    load_line_type_checker,
     normalise,
     normalise_many,
 )
