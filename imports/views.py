@@ -1,9 +1,6 @@
 """FileUploader, import runs and their results, import history, and ALP configuration setup (SPEC §4, §5)."""
 
-import csv
-import io
 import re
-from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
@@ -11,12 +8,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 
+from alertmanager import tabular
 from imports import forms, readers, samples, selectors, services
 from imports.fieldmap import FieldMap
 from imports.limits import upload_limited
@@ -166,46 +163,6 @@ def history(request):
     return render(request, "imports/history.html", context)
 
 
-# CSV cells a spreadsheet would run as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-# A number we normalised ourselves is data, not a formula, and must stay readable as +1...
-_E164 = re.compile(r"^\+1\d{10}$")
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(v) for v in value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _E164.match(text):
-        return "'" + text
-    return text
-
-
-# Rows written per chunk of the download: one chunk per row would cost more than the rows themselves.
-_CSV_BATCH = 2000
-
-
-def _csv_response(file_name: str, header: list[str], rows) -> StreamingHttpResponse:
-    def stream():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        # The BOM lets Excel read accented tags as UTF-8.
-        buffer.write("\ufeff")
-        writer.writerow(header)
-        for batch in batched(rows, _CSV_BATCH):
-            writer.writerows([[_cell(v) for v in row] for row in batch])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    return response
-
-
 def _base_name(run: ImportRun) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(run.file_name or "").stem).strip("-.")[:60]
     return f"import-{run.pk}-{stem}" if stem else f"import-{run.pk}"
@@ -231,11 +188,11 @@ def run_results_csv(request, pk: int):
             raw_value,
         )
         for row_number, phone, outcome, is_new, tags, added, removed, reason, detail, raw_value in results.iterator(
-            chunk_size=_CSV_BATCH
+            chunk_size=tabular.BATCH
         )
     )
     header = ["Row", "Number", "What happened", "New", "Tags in the file", "Tags added", "Tags removed", "Why"]
-    return _csv_response(f"{_base_name(run)}-results.csv", [*header, "Value in the file"], rows)
+    return tabular.csv_response(f"{_base_name(run)}-results.csv", [*header, "Value in the file"], rows, keep_e164=True)
 
 
 @member_required
@@ -243,8 +200,8 @@ def run_results_csv(request, pk: int):
 def run_preformatted_csv(request, pk: int):
     """The file as Preformatted: phone in column A, its tags in the next columns."""
     run = _get_run_for_request(request, pk)
-    rows = ([phone, *tags] for phone, tags in selectors.preformatted_rows(run=run).iterator(chunk_size=_CSV_BATCH))
-    return _csv_response(f"{_base_name(run)}-preformatted.csv", ["Phone", "Tags"], rows)
+    rows = ([phone, *tags] for phone, tags in selectors.preformatted_rows(run=run).iterator(chunk_size=tabular.BATCH))
+    return tabular.csv_response(f"{_base_name(run)}-preformatted.csv", ["Phone", "Tags"], rows, keep_e164=True)
 
 
 @manager_required
