@@ -15,7 +15,6 @@ from django_tables2 import RequestConfig
 
 from alertmanager import tabular
 from imports import forms, readers, samples, selectors, services
-from imports.fieldmap import FieldMap
 from imports.limits import upload_limited
 from imports.models import (
     MODE_MISSING_TEXT,
@@ -336,15 +335,10 @@ def config_sample(request, pk: int):
 def _columns_initial(configuration: ImportConfiguration | None, sample: samples.Sample) -> dict:
     if configuration is None:
         return {"name": sample.name, "mode": Mode.APPEND, "header_row": 1}
-    field_map = configuration.field_map or {}
     return {
         "name": configuration.name,
         "mode": configuration.mode,
-        "header_row": field_map.get("header_row", 1),
-        "sheet": field_map.get("sheet") or "",
-        "phone_columns": field_map.get("phone_columns", []),
-        "tag_columns": field_map.get("tag_columns", []),
-        "language_column": field_map.get("language_column") or "",
+        **forms.ColumnsForm.initial_for(configuration.fieldmap),
     }
 
 
@@ -381,9 +375,9 @@ def config_columns(request, token: str):
         preview = selectors.sample_preview(path=sample.path, header_row=header_row)
     kwargs = {"columns": preview.columns, "sheets": preview.info.sheets}
     if posted and "save" in request.POST:
-        form = forms.ColumnsForm(request.POST, **kwargs)
+        form = forms.ColumnsForm(request.POST, delimiter=preview.info.delimiter, **kwargs)
         if form.is_valid():
-            saved = _save_and_test(request, form, configuration, preview, sample)
+            saved = _save_and_test(request, form, configuration, sample)
             if saved is not None:
                 return redirect("imports:config", pk=saved.pk)
     elif posted:
@@ -409,29 +403,14 @@ def config_columns(request, token: str):
     return render(request, "imports/config_columns.html", context)
 
 
-def _save_and_test(request, form, configuration, preview, sample: samples.Sample) -> ImportConfiguration | None:
+def _save_and_test(request, form, configuration, sample: samples.Sample) -> ImportConfiguration | None:
     data = form.cleaned_data
-    try:
-        field_map = FieldMap.load(
-            {
-                "phone_columns": data["phone_columns"],
-                "tag_columns": data["tag_columns"],
-                "language_column": data.get("language_column") or None,
-                "header_row": data["header_row"],
-                "delimiter": preview.info.delimiter,
-                "encoding": None,
-                "sheet": data.get("sheet") or None,
-            }
-        )
-    except ValueError as exc:
-        form.add_error(None, str(exc))
-        return None
     try:
         saved = services.configuration_save(
             account=request.account,
             user=request.user,
             name=data["name"].strip(),
-            field_map=field_map,
+            field_map=data["field_map"],
             mode=data["mode"],
             configuration=configuration,
         )
@@ -456,7 +435,7 @@ def _config_context(request, configuration: ImportConfiguration) -> dict:
         preformatted = list(selectors.preformatted_rows(run=run)[:PREFORMATTED_PREVIEW_ROWS])
     return {
         "configuration": configuration,
-        "field_map": configuration.field_map or {},
+        "field_map": configuration.fieldmap,
         "status": configuration_status(configuration),
         "run": run,
         "steps": selectors.run_steps(run=run) if run else [],
@@ -482,33 +461,19 @@ def config_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def config_edit(request, pk: int):
     configuration = _get_configuration_for_request(request, pk)
-    field_map = configuration.field_map or {}
     if request.method == "POST":
         form = forms.ConfigurationForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
-                new_map = FieldMap.load(
-                    {
-                        "phone_columns": data["phone_columns"],
-                        "tag_columns": data["tag_columns"],
-                        "language_column": data["language_column"].strip() or None,
-                        "header_row": data["header_row"],
-                        "delimiter": data["delimiter"] or None,
-                        "encoding": data["encoding"] or None,
-                        "sheet": data["sheet"].strip() or None,
-                    }
-                )
                 saved = services.configuration_save(
                     account=request.account,
                     user=request.user,
                     name=data["name"].strip(),
-                    field_map=new_map,
+                    field_map=data["field_map"],
                     mode=data["mode"],
                     configuration=configuration,
                 )
-            except ValueError as exc:
-                form.add_error(None, str(exc))
             except ServiceError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
             else:
@@ -519,18 +484,9 @@ def config_edit(request, pk: int):
                 )
                 return redirect("imports:config", pk=saved.pk)
     else:
+        initial = {"name": configuration.name, "mode": configuration.mode}
         form = forms.ConfigurationForm(
-            initial={
-                "name": configuration.name,
-                "mode": configuration.mode,
-                "phone_columns": ", ".join(field_map.get("phone_columns", [])),
-                "tag_columns": ", ".join(field_map.get("tag_columns", [])),
-                "language_column": field_map.get("language_column") or "",
-                "header_row": field_map.get("header_row", 1),
-                "delimiter": field_map.get("delimiter") or "",
-                "encoding": field_map.get("encoding") or "",
-                "sheet": field_map.get("sheet") or "",
-            }
+            initial={**initial, **forms.ConfigurationForm.initial_for(configuration.fieldmap)}
         )
     context = {"form": form, "configuration": configuration, "mode_help": forms.mode_help()}
     return render(request, "imports/config_edit.html", context)
