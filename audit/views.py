@@ -1,15 +1,12 @@
 """The audit log of the current account, for its managers: a filtered page and the same as CSV."""
 
-import csv
-
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from alertmanager import tabular
 from audit.forms import AuditFilterForm
 from audit.selectors import audit_entries
-from subscribers.exports import neutralise
 from subscribers.tenancy import manager_required
 
 
@@ -32,33 +29,22 @@ def log(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @manager_required
 def export(request):
     form, entries = _entries(request)
-    writer = csv.writer(_Echo())
     tz = request.account.tzinfo
-
-    def rows():
-        yield writer.writerow(["time", "kind", "action", "person", "support staff", "address", "summary"])
-        for entry in entries.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    timezone.localtime(entry.created_at, tz).isoformat(timespec="seconds"),
-                    entry.kind,
-                    entry.action,
-                    neutralise(entry.actor_name),
-                    "yes" if entry.actor_is_staff else "",
-                    entry.ip or "",
-                    neutralise(entry.summary),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    rows = (
+        (
+            timezone.localtime(entry.created_at, tz).isoformat(timespec="seconds"),
+            entry.kind,
+            entry.action,
+            entry.actor_name,
+            "yes" if entry.actor_is_staff else "",
+            entry.ip or "",
+            entry.summary,
+        )
+        for entry in entries.iterator(chunk_size=tabular.BATCH)
+    )
     stamp = timezone.localtime(timezone.now(), tz).strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="audit-{request.account.slug}-{stamp}.csv"'
-    return response
+    header = ["time", "kind", "action", "person", "support staff", "address", "summary"]
+    return tabular.csv_response(f"audit-{request.account.slug}-{stamp}.csv", header, rows, bom=False)

@@ -1,10 +1,11 @@
 """The field map of an ALP configuration: which columns of a CIS export hold phones, tags and the language.
 
-Validated once, in `load()`; everything downstream works with a `FieldMap`, never a raw dict.
+Validated once, in `load()`; everything downstream (forms, services, the engine) works with a `FieldMap`, never a
+raw dict. `dump()` gives the JSON stored in `ImportConfiguration.field_map`, in the shape it has always had.
 """
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from imports.readers import column_letter
 
@@ -15,8 +16,8 @@ _ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
 
 @dataclass(frozen=True)
 class FieldMap:
-    phone_columns: list[str]  # header names or column letters ("C")
-    tag_columns: list[str] = field(default_factory=list)
+    phone_columns: tuple[str, ...]  # header names or column letters ("C")
+    tag_columns: tuple[str, ...] = ()
     header_row: int = 1  # 1-based; 0 when the file has no header row
     delimiter: str | None = None  # None: detected
     encoding: str | None = None  # None: detected
@@ -55,10 +56,11 @@ class FieldMap:
                 raise ValueError(f"The language column “{language}” cannot also hold phones or tags.")
             if header_row == 0 and not is_letter(language):
                 raise ValueError("Without a header row, name columns by letter (A, B, C…).")
-        return cls(phones, tags, header_row, delimiter, encoding, sheet, language)
+        return cls(tuple(phones), tuple(tags), header_row, delimiter, encoding, sheet, language)
 
     def dump(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        return {**data, "phone_columns": list(self.phone_columns), "tag_columns": list(self.tag_columns)}
 
     def resolve(self, header: list) -> tuple[list[int], list[int]]:
         phones, tags, _ = self.resolve_all(header)

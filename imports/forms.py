@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from imports.fieldmap import FieldMap
 from imports.models import MODE_MISSING_TEXT, OUTCOMES, Action, ImportConfiguration, Mode
 
 PREFORMATTED = "preformatted"
@@ -133,7 +134,9 @@ LANGUAGE_COLUMN_HELP = (
 
 
 class ColumnsForm(forms.Form):
-    """The columns of a configuration, picked from the sample's columns."""
+    """The columns of a configuration, picked from the sample's columns; `cleaned_data["field_map"]` is its FieldMap.
+
+    The sample's delimiter, as detected, is kept in the field map."""
 
     name = forms.CharField(label="Name", max_length=100)
     phone_columns = forms.MultipleChoiceField(
@@ -150,8 +153,9 @@ class ColumnsForm(forms.Form):
     )
     sheet = forms.ChoiceField(label="Sheet", required=False)
 
-    def __init__(self, *args, columns=(), sheets=(), **kwargs):
+    def __init__(self, *args, columns=(), sheets=(), delimiter: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.delimiter = delimiter
         choices = [(c.key, c.label) for c in columns]
         self.fields["phone_columns"].choices = choices
         self.fields["tag_columns"].choices = choices
@@ -169,7 +173,36 @@ class ColumnsForm(forms.Form):
         language = data.get("language_column")
         if language and language in set(data.get("phone_columns") or ()) | set(data.get("tag_columns") or ()):
             self.add_error("language_column", "The language column cannot also hold phones or tags.")
+        if not self.errors:
+            data["field_map"] = _field_map(
+                {
+                    "phone_columns": data["phone_columns"],
+                    "tag_columns": data["tag_columns"],
+                    "language_column": data.get("language_column") or None,
+                    "header_row": data["header_row"],
+                    "delimiter": self.delimiter,
+                    "encoding": None,
+                    "sheet": data.get("sheet") or None,
+                }
+            )
         return data
+
+    @staticmethod
+    def initial_for(field_map: FieldMap) -> dict:
+        return {
+            "header_row": field_map.header_row,
+            "sheet": field_map.sheet or "",
+            "phone_columns": list(field_map.phone_columns),
+            "tag_columns": list(field_map.tag_columns),
+            "language_column": field_map.language_column or "",
+        }
+
+
+def _field_map(data: dict) -> FieldMap:
+    try:
+        return FieldMap.load(data)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 def _split_columns(value: str) -> list[str]:
@@ -177,7 +210,8 @@ def _split_columns(value: str) -> list[str]:
 
 
 class ConfigurationForm(forms.Form):
-    """Edit a configuration without a sample: columns named by header or letter."""
+    """Edit a configuration without a sample: columns named by header or letter; `cleaned_data["field_map"]` is its
+    FieldMap."""
 
     name = forms.CharField(label="Name", max_length=100)
     phone_columns = forms.CharField(
@@ -216,3 +250,31 @@ class ConfigurationForm(forms.Form):
 
     def clean_tag_columns(self):
         return _split_columns(self.cleaned_data.get("tag_columns") or "")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            data["field_map"] = _field_map(
+                {
+                    "phone_columns": data["phone_columns"],
+                    "tag_columns": data["tag_columns"],
+                    "language_column": data["language_column"].strip() or None,
+                    "header_row": data["header_row"],
+                    "delimiter": data["delimiter"] or None,
+                    "encoding": data["encoding"] or None,
+                    "sheet": data["sheet"].strip() or None,
+                }
+            )
+        return data
+
+    @staticmethod
+    def initial_for(field_map: FieldMap) -> dict:
+        return {
+            "phone_columns": ", ".join(field_map.phone_columns),
+            "tag_columns": ", ".join(field_map.tag_columns),
+            "language_column": field_map.language_column or "",
+            "header_row": field_map.header_row,
+            "delimiter": field_map.delimiter or "",
+            "encoding": field_map.encoding or "",
+            "sheet": field_map.sheet or "",
+        }

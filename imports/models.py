@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from imports.fieldmap import FieldMap
 from subscribers.vocabulary import REASONS, ReasonWords
 
 
@@ -131,8 +132,8 @@ class ImportConfiguration(models.Model):
 
     account = models.ForeignKey("subscribers.Account", on_delete=models.CASCADE, related_name="import_configurations")
     name = models.CharField(max_length=100)
-    # The field map (imports.fieldmap.FieldMap): phone and tag columns by header name or letter,
-    # header row, delimiter, encoding, sheet.
+    # The field map as stored (FieldMap.dump()): phone and tag columns by header name or letter,
+    # header row, delimiter, encoding, sheet. Read it as `fieldmap`.
     field_map = models.JSONField(default=dict)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.APPEND)
     action = models.CharField(max_length=16, choices=Action.choices, default=Action.OPT_IN)
@@ -155,6 +156,11 @@ class ImportConfiguration(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def fieldmap(self) -> FieldMap:
+        """The stored field map, validated; ValueError when it does not make sense."""
+        return FieldMap.load(self.field_map or {})
 
     @property
     def is_approved(self) -> bool:

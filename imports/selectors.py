@@ -88,6 +88,34 @@ def may_see_run(*, run: ImportRun, membership: Membership) -> bool:
     return membership.role == Role.MANAGER or run.started_by_id == membership.user_id
 
 
+def run_is_moving(run: ImportRun) -> bool:
+    """Whether the run's page should keep asking for its state: it is neither finished nor waiting for a manager."""
+    return not run.is_finished and run.stage != Stage.AWAITING_CONFIRMATION
+
+
+def run_undone_by(*, run: ImportRun) -> ImportRun | None:
+    """The undo that took this run back, or is taking it back now."""
+    if run.stage != Stage.DONE:
+        return None
+    return run.undos.exclude(stage__in=(Stage.FAILED, Stage.CANCELLED)).order_by("-created_at").first()
+
+
+def may_decide_run(*, run: ImportRun, membership: Membership) -> bool:
+    """A manager confirms or cancels a run that waits for a decision."""
+    return membership.role == Role.MANAGER and run.stage == Stage.AWAITING_CONFIRMATION
+
+
+def may_undo_run(*, run: ImportRun, membership: Membership, undone_by: ImportRun | None) -> bool:
+    """A manager undoes a finished import that changed the list, unless it is itself an undo or already undone."""
+    return (
+        membership.role == Role.MANAGER
+        and run.stage == Stage.DONE
+        and not run.dry_run
+        and run.undo_of_id is None
+        and undone_by is None
+    )
+
+
 @dataclass
 class Figure:
     key: str

@@ -123,7 +123,7 @@ def import_run_create(
     queue_check(QUEUE)  # refused before the file is stored: no run waits for a queue that is not there
     stored, sha256, size = _store_upload(file, path)
     try:
-        field_map = FieldMap.load(configuration.field_map) if configuration is not None else None
+        field_map = configuration.fieldmap if configuration is not None else None
         engine.reading.detect(stored, field_map)
     except readers.FileRejected as exc:
         stored.unlink(missing_ok=True)

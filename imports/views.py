@@ -1,31 +1,21 @@
 """FileUploader, import runs and their results, import history, and ALP configuration setup (SPEC §4, §5)."""
 
-import csv
-import io
 import re
-import secrets
-import time
-from functools import wraps
-from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.core.files import File
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 
-from imports import forms, readers, selectors, services
-from imports.fieldmap import FieldMap
+from alertmanager import tabular
+from imports import forms, readers, samples, selectors, services
+from imports.limits import upload_limited
 from imports.models import (
     MODE_MISSING_TEXT,
     REJECT_REASON_TEXT,
@@ -34,7 +24,6 @@ from imports.models import (
     Mode,
     ResultOutcome,
     RunSource,
-    Stage,
 )
 from imports.tables import ConfigurationTable, ResultTable, RunTable, configuration_status
 from subscribers.models import Role
@@ -45,64 +34,6 @@ RESULTS_PER_PAGE = 50
 RUNS_PER_PAGE = 25
 PREFORMATTED_PREVIEW_ROWS = 20
 
-# --- upload size -------------------------------------------------------------------------------------------------
-
-# Room for the form's other fields and the multipart boundaries around the file.
-_ENVELOPE_BYTES = 64 * 1024
-_BODY_REFUSED = (
-    "The upload was refused because the form sent too much data at once. Upload one file of at most "
-    "{limit}, then try again."
-)
-
-
-class _FileSizeLimit(FileUploadHandler):
-    """Stops storing a file as soon as it passes the upload limit, so a huge file never fills the disk."""
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
-            self.request.upload_refusal = forms.too_big_message()
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
-def _upload_limited(view):
-    """Refuse an upload past MAX_UPLOAD_BYTES with the page's own message, not Django's bare 400.
-
-    The size is judged before the body is parsed: CSRF protection reads the body, so it runs here, after the
-    size check, rather than in the middleware."""
-    protected = csrf_protect(view)
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        request.upload_refusal = None
-        if request.method == "POST":
-            length = _content_length(request)
-            if length > settings.MAX_UPLOAD_BYTES + _ENVELOPE_BYTES:
-                # Nothing of the request is read or acted on, so there is nothing to protect from forgery.
-                request.upload_refusal = forms.too_big_message(length)
-                return view(request, *args, **kwargs)
-            request.upload_handlers.insert(0, _FileSizeLimit(request))
-            try:
-                # Parsed here, with the size limit in place, so the view knows of a refusal before it looks.
-                request.POST, request.FILES  # noqa: B018
-            except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
-                request.upload_refusal = _BODY_REFUSED.format(limit=filesizeformat(settings.MAX_UPLOAD_BYTES))
-                return view(request, *args, **kwargs)
-        return protected(request, *args, **kwargs)
-
-    return csrf_exempt(wrapper)
-
-
 # --- FileUploader ------------------------------------------------------------------------------------------------
 
 
@@ -110,7 +41,7 @@ def _upload_limited(view):
 _UPLOAD_FIELDS = {"file": "file", "config": "layout", "action": "action"}
 
 
-@_upload_limited
+@upload_limited
 @member_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
@@ -164,16 +95,11 @@ class _CountedPaginator(Paginator):
             self.__dict__["count"] = known_count
 
 
-def _polls(run: ImportRun) -> bool:
-    return not run.is_finished and run.stage != Stage.AWAITING_CONFIRMATION
-
-
 def _htmx_target(request) -> str | None:
     return request.htmx.target if request.htmx else None
 
 
 def _run_context(request, run: ImportRun) -> dict:
-    is_manager = request.membership.role == Role.MANAGER
     filters = forms.ResultFilterForm(request.GET or None)
     outcome = number = ""
     if filters.is_bound and filters.is_valid():
@@ -185,9 +111,7 @@ def _run_context(request, run: ImportRun) -> dict:
         known = selectors.results_count(run=run, outcome=outcome, number=number)
         paginate = {"per_page": RESULTS_PER_PAGE, "paginator_class": _CountedPaginator, "known_count": known}
         RequestConfig(request, paginate=paginate).configure(table)
-    undone_by = None
-    if run.stage == Stage.DONE:
-        undone_by = run.undos.exclude(stage__in=(Stage.FAILED, Stage.CANCELLED)).order_by("-created_at").first()
+    undone_by = selectors.run_undone_by(run=run)
     return {
         "run": run,
         "steps": selectors.run_steps(run=run),
@@ -195,16 +119,12 @@ def _run_context(request, run: ImportRun) -> dict:
         "filters": filters if filters.is_bound else forms.ResultFilterForm(),
         "filtering": bool(outcome or number),
         "table": table,
-        "polling": _polls(run),
-        "is_manager": is_manager,
-        "can_decide": is_manager and run.stage == Stage.AWAITING_CONFIRMATION,
+        "polling": selectors.run_is_moving(run),
+        "is_manager": request.membership.role == Role.MANAGER,
+        "can_decide": selectors.may_decide_run(run=run, membership=request.membership),
         "guard": selectors.guard_figures(run=run),
         "undone_by": undone_by,
-        "can_undo": is_manager
-        and run.stage == Stage.DONE
-        and not run.dry_run
-        and run.undo_of_id is None
-        and undone_by is None,
+        "can_undo": selectors.may_undo_run(run=run, membership=request.membership, undone_by=undone_by),
         "missing_text": MODE_MISSING_TEXT.get(Mode(run.mode), "") if run.mode in Mode.values else "",
     }
 
@@ -242,46 +162,6 @@ def history(request):
     return render(request, "imports/history.html", context)
 
 
-# CSV cells a spreadsheet would run as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-# A number we normalised ourselves is data, not a formula, and must stay readable as +1...
-_E164 = re.compile(r"^\+1\d{10}$")
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(v) for v in value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _E164.match(text):
-        return "'" + text
-    return text
-
-
-# Rows written per chunk of the download: one chunk per row would cost more than the rows themselves.
-_CSV_BATCH = 2000
-
-
-def _csv_response(file_name: str, header: list[str], rows) -> StreamingHttpResponse:
-    def stream():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        # The BOM lets Excel read accented tags as UTF-8.
-        buffer.write("\ufeff")
-        writer.writerow(header)
-        for batch in batched(rows, _CSV_BATCH):
-            writer.writerows([[_cell(v) for v in row] for row in batch])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    return response
-
-
 def _base_name(run: ImportRun) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(run.file_name or "").stem).strip("-.")[:60]
     return f"import-{run.pk}-{stem}" if stem else f"import-{run.pk}"
@@ -307,11 +187,11 @@ def run_results_csv(request, pk: int):
             raw_value,
         )
         for row_number, phone, outcome, is_new, tags, added, removed, reason, detail, raw_value in results.iterator(
-            chunk_size=_CSV_BATCH
+            chunk_size=tabular.BATCH
         )
     )
     header = ["Row", "Number", "What happened", "New", "Tags in the file", "Tags added", "Tags removed", "Why"]
-    return _csv_response(f"{_base_name(run)}-results.csv", [*header, "Value in the file"], rows)
+    return tabular.csv_response(f"{_base_name(run)}-results.csv", [*header, "Value in the file"], rows, keep_e164=True)
 
 
 @member_required
@@ -319,8 +199,8 @@ def run_results_csv(request, pk: int):
 def run_preformatted_csv(request, pk: int):
     """The file as Preformatted: phone in column A, its tags in the next columns."""
     run = _get_run_for_request(request, pk)
-    rows = ([phone, *tags] for phone, tags in selectors.preformatted_rows(run=run).iterator(chunk_size=_CSV_BATCH))
-    return _csv_response(f"{_base_name(run)}-preformatted.csv", ["Phone", "Tags"], rows)
+    rows = ([phone, *tags] for phone, tags in selectors.preformatted_rows(run=run).iterator(chunk_size=tabular.BATCH))
+    return tabular.csv_response(f"{_base_name(run)}-preformatted.csv", ["Phone", "Tags"], rows, keep_e164=True)
 
 
 @manager_required
@@ -400,60 +280,8 @@ def configs(request):
     return render(request, "imports/configs.html", {"table": table})
 
 
-_SAMPLES_KEY = "import_samples"
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-# A sample nobody went on to test is removed after this long.
-_SAMPLE_MAX_AGE_SECONDS = 6 * 3600
-
-
-def _samples_dir() -> Path:
-    return Path(settings.UPLOAD_DIR) / "samples"
-
-
-def _sample_path(token: str) -> Path:
-    return _samples_dir() / token
-
-
-def _sweep_stale_samples() -> None:
-    cutoff = time.time() - _SAMPLE_MAX_AGE_SECONDS
-    for path in _samples_dir().glob("*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _sample_store(request, uploaded, *, name: str, configuration: ImportConfiguration | None) -> str:
-    _samples_dir().mkdir(parents=True, exist_ok=True)
-    _sweep_stale_samples()
-    token = secrets.token_urlsafe(24)
-    with open(_sample_path(token), "wb") as out:
-        for chunk in uploaded.chunks():
-            out.write(chunk)
-    samples = request.session.get(_SAMPLES_KEY, {})
-    samples[token] = {
-        "account": request.account.pk,
-        "name": name,
-        "file_name": uploaded.name,
-        "configuration": configuration.pk if configuration else None,
-    }
-    request.session[_SAMPLES_KEY] = samples
-    return token
-
-
-def _sample_discard(request, token: str) -> None:
-    _sample_path(token).unlink(missing_ok=True)
-    samples = request.session.get(_SAMPLES_KEY, {})
-    if samples.pop(token, None) is not None:
-        request.session[_SAMPLES_KEY] = samples
-
-
-def _get_sample_for_request(request, token: str) -> dict | None:
-    sample = request.session.get(_SAMPLES_KEY, {}).get(token) if _TOKEN.match(token) else None
-    if sample is None or sample.get("account") != request.account.pk or not _sample_path(token).exists():
-        return None
-    return sample
+def _get_sample_for_request(request, token: str) -> samples.Sample | None:
+    return samples.sample_get(session=request.session, account=request.account, token=token)
 
 
 def _sample_upload(request, configuration: ImportConfiguration | None):
@@ -470,46 +298,47 @@ def _sample_upload(request, configuration: ImportConfiguration | None):
             if refusal:
                 form.add_error("name", refusal)
             else:
-                token = _sample_store(request, form.cleaned_data["sample"], name=name, configuration=configuration)
+                sample = samples.sample_store(
+                    session=request.session,
+                    account=request.account,
+                    uploaded=form.cleaned_data["sample"],
+                    name=name,
+                    configuration=configuration,
+                )
                 try:
-                    selectors.sample_preview(path=_sample_path(token))
+                    selectors.sample_preview(path=sample.path)
                 except readers.FileRejected as exc:
-                    _sample_discard(request, token)
+                    samples.sample_discard(session=request.session, token=sample.token)
                     form.add_error("sample", str(exc))
                 else:
-                    return redirect("imports:config_columns", token=token)
+                    return redirect("imports:config_columns", token=sample.token)
     else:
         form = forms.SampleForm(configuration=configuration)
     context = {"form": form, "configuration": configuration, "refusal": refusal}
     return render(request, "imports/config_sample.html", context, status=status)
 
 
-@_upload_limited
+@upload_limited
 @manager_required
 @require_http_methods(["GET", "POST"])
 def config_new(request):
     return _sample_upload(request, None)
 
 
-@_upload_limited
+@upload_limited
 @manager_required
 @require_http_methods(["GET", "POST"])
 def config_sample(request, pk: int):
     return _sample_upload(request, _get_configuration_for_request(request, pk))
 
 
-def _columns_initial(configuration: ImportConfiguration | None, sample: dict) -> dict:
+def _columns_initial(configuration: ImportConfiguration | None, sample: samples.Sample) -> dict:
     if configuration is None:
-        return {"name": sample["name"], "mode": Mode.APPEND, "header_row": 1}
-    field_map = configuration.field_map or {}
+        return {"name": sample.name, "mode": Mode.APPEND, "header_row": 1}
     return {
         "name": configuration.name,
         "mode": configuration.mode,
-        "header_row": field_map.get("header_row", 1),
-        "sheet": field_map.get("sheet") or "",
-        "phone_columns": field_map.get("phone_columns", []),
-        "tag_columns": field_map.get("tag_columns", []),
-        "language_column": field_map.get("language_column") or "",
+        **forms.ColumnsForm.initial_for(configuration.fieldmap),
     }
 
 
@@ -529,26 +358,26 @@ def config_columns(request, token: str):
         messages.error(request, "That sample file is no longer here. Upload it again.")
         return redirect("imports:configs")
     configuration = None
-    if sample["configuration"]:
-        configuration = _get_configuration_for_request(request, sample["configuration"])
+    if sample.configuration_id:
+        configuration = _get_configuration_for_request(request, sample.configuration_id)
     initial = _columns_initial(configuration, sample)
     posted = request.method == "POST"
     header_row = _as_int(request.POST.get("header_row"), initial["header_row"]) if posted else initial["header_row"]
     sheet = (request.POST.get("sheet") if posted else initial.get("sheet")) or None
     try:
-        preview = selectors.sample_preview(path=_sample_path(token), sheet=sheet, header_row=header_row)
+        preview = selectors.sample_preview(path=sample.path, sheet=sheet, header_row=header_row)
     except readers.FileRejected as exc:
         if sheet is None:
-            _sample_discard(request, token)
+            samples.sample_discard(session=request.session, token=token)
             messages.error(request, str(exc))
             return redirect("imports:configs")
         messages.error(request, str(exc))
-        preview = selectors.sample_preview(path=_sample_path(token), header_row=header_row)
+        preview = selectors.sample_preview(path=sample.path, header_row=header_row)
     kwargs = {"columns": preview.columns, "sheets": preview.info.sheets}
     if posted and "save" in request.POST:
-        form = forms.ColumnsForm(request.POST, **kwargs)
+        form = forms.ColumnsForm(request.POST, delimiter=preview.info.delimiter, **kwargs)
         if form.is_valid():
-            saved = _save_and_test(request, form, configuration, preview, token, sample)
+            saved = _save_and_test(request, form, configuration, sample)
             if saved is not None:
                 return redirect("imports:config", pk=saved.pk)
     elif posted:
@@ -574,29 +403,14 @@ def config_columns(request, token: str):
     return render(request, "imports/config_columns.html", context)
 
 
-def _save_and_test(request, form, configuration, preview, token: str, sample: dict) -> ImportConfiguration | None:
+def _save_and_test(request, form, configuration, sample: samples.Sample) -> ImportConfiguration | None:
     data = form.cleaned_data
-    try:
-        field_map = FieldMap.load(
-            {
-                "phone_columns": data["phone_columns"],
-                "tag_columns": data["tag_columns"],
-                "language_column": data.get("language_column") or None,
-                "header_row": data["header_row"],
-                "delimiter": preview.info.delimiter,
-                "encoding": None,
-                "sheet": data.get("sheet") or None,
-            }
-        )
-    except ValueError as exc:
-        form.add_error(None, str(exc))
-        return None
     try:
         saved = services.configuration_save(
             account=request.account,
             user=request.user,
             name=data["name"].strip(),
-            field_map=field_map,
+            field_map=data["field_map"],
             mode=data["mode"],
             configuration=configuration,
         )
@@ -604,22 +418,13 @@ def _save_and_test(request, form, configuration, preview, token: str, sample: di
         form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
         return None
     try:
-        with open(_sample_path(token), "rb") as f:
-            services.import_run_create(
-                account=request.account,
-                file=File(f, name=sample["file_name"]),
-                file_name=sample["file_name"],
-                source=RunSource.WEB,
-                started_by=request.user,
-                configuration=saved,
-                dry_run=True,
-            )
+        samples.sample_test(
+            session=request.session, account=request.account, user=request.user, sample=sample, configuration=saved
+        )
     except services.ImportRefused as exc:
         messages.error(request, f"The configuration was saved, but the sample could not be tested: {exc.detail}")
     else:
         messages.success(request, f"Saved “{saved.name}” (version {saved.version}). The sample is being tested.")
-    finally:
-        _sample_discard(request, token)
     return saved
 
 
@@ -630,14 +435,14 @@ def _config_context(request, configuration: ImportConfiguration) -> dict:
         preformatted = list(selectors.preformatted_rows(run=run)[:PREFORMATTED_PREVIEW_ROWS])
     return {
         "configuration": configuration,
-        "field_map": configuration.field_map or {},
+        "field_map": configuration.fieldmap,
         "status": configuration_status(configuration),
         "run": run,
         "steps": selectors.run_steps(run=run) if run else [],
         "figures": selectors.run_figures(run=run) if run else None,
         "preformatted": preformatted,
         "tag_width": max([len(tags) for _, tags in preformatted] + [1]),
-        "polling": run is not None and _polls(run),
+        "polling": run is not None and selectors.run_is_moving(run),
         "tested_this_version": run is not None and run.configuration_version == configuration.version,
     }
 
@@ -656,33 +461,19 @@ def config_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def config_edit(request, pk: int):
     configuration = _get_configuration_for_request(request, pk)
-    field_map = configuration.field_map or {}
     if request.method == "POST":
         form = forms.ConfigurationForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
-                new_map = FieldMap.load(
-                    {
-                        "phone_columns": data["phone_columns"],
-                        "tag_columns": data["tag_columns"],
-                        "language_column": data["language_column"].strip() or None,
-                        "header_row": data["header_row"],
-                        "delimiter": data["delimiter"] or None,
-                        "encoding": data["encoding"] or None,
-                        "sheet": data["sheet"].strip() or None,
-                    }
-                )
                 saved = services.configuration_save(
                     account=request.account,
                     user=request.user,
                     name=data["name"].strip(),
-                    field_map=new_map,
+                    field_map=data["field_map"],
                     mode=data["mode"],
                     configuration=configuration,
                 )
-            except ValueError as exc:
-                form.add_error(None, str(exc))
             except ServiceError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
             else:
@@ -693,18 +484,9 @@ def config_edit(request, pk: int):
                 )
                 return redirect("imports:config", pk=saved.pk)
     else:
+        initial = {"name": configuration.name, "mode": configuration.mode}
         form = forms.ConfigurationForm(
-            initial={
-                "name": configuration.name,
-                "mode": configuration.mode,
-                "phone_columns": ", ".join(field_map.get("phone_columns", [])),
-                "tag_columns": ", ".join(field_map.get("tag_columns", [])),
-                "language_column": field_map.get("language_column") or "",
-                "header_row": field_map.get("header_row", 1),
-                "delimiter": field_map.get("delimiter") or "",
-                "encoding": field_map.get("encoding") or "",
-                "sheet": field_map.get("sheet") or "",
-            }
+            initial={**initial, **forms.ConfigurationForm.initial_for(configuration.fieldmap)}
         )
     context = {"form": form, "configuration": configuration, "mode_help": forms.mode_help()}
     return render(request, "imports/config_edit.html", context)

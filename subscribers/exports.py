@@ -1,7 +1,7 @@
 """Exports of the list, or of a filtered view of it, as CSV or XLSX, streamed row by row.
 
-Every cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage
-return) is neutralised with a leading apostrophe, and XLSX cells are always written as strings.
+The files are written by alertmanager.tabular, which neutralises every cell that a spreadsheet would read as
+a formula and writes XLSX cells as strings.
 Phones are written in the national format, "(218) 555-0134", which re-imports as it is and does
 not start with "+" the way E.164 does.
 
@@ -9,8 +9,6 @@ A small export is answered at once; a large one runs as an RQ job that writes a 
 requester downloads from a link. The job's state is kept in the cache (a day), not in a table.
 """
 
-import csv
-import io
 import secrets
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from django.db.models import Prefetch
 from django.http import QueryDict
 from django.utils import timezone
 
+from alertmanager import tabular
 from alertmanager.jobqueue import enqueue
 from subscribers import numberfacts, phones, signals
 from subscribers.models import Account, Tag
@@ -33,19 +32,11 @@ if TYPE_CHECKING:
 
 # Then a column for each fact other apps know about a number (numberfacts): the line type, the unreachable flag.
 OWN_HEADER = ["Phone", "Status", "Opted out by", "Tags", "First seen", "Last change"]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Up to this many rows an export is written while the manager waits; more goes to a job.
 INLINE_MAX = 10_000
 CHUNK = 2_000
 EXPORT_TTL = 24 * 3600
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def neutralise(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+CONTENT_TYPES = {"csv": tabular.CSV_CONTENT_TYPE, "xlsx": tabular.XLSX_CONTENT_TYPE}
 
 
 def rows(qs, account: Account) -> Iterator[list[str]]:
@@ -55,16 +46,13 @@ def rows(qs, account: Account) -> Iterator[list[str]]:
     facts = numberfacts.facts()
     for subscriber in qs.iterator(chunk_size=CHUNK):
         yield [
-            neutralise(cell)
-            for cell in (
-                phones.format_national(subscriber.phone),
-                subscriber.get_status_display(),
-                subscriber.get_opted_out_by_display() if subscriber.opted_out_by else "",
-                "; ".join(tag.name for tag in subscriber.tags.all()),
-                subscriber.first_seen.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                subscriber.status_changed.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                *(fact.cell(getattr(subscriber, fact.annotation)) for fact in facts),
-            )
+            phones.format_national(subscriber.phone),
+            subscriber.get_status_display(),
+            subscriber.get_opted_out_by_display() if subscriber.opted_out_by else "",
+            "; ".join(tag.name for tag in subscriber.tags.all()),
+            subscriber.first_seen.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            subscriber.status_changed.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            *(fact.cell(getattr(subscriber, fact.annotation)) for fact in facts),
         ]
 
 
@@ -80,59 +68,21 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_stream(qs, account: Account) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
-    yield writer.writerow(header())
-    for row in rows(qs, account):
-        yield writer.writerow(row)
+    return tabular.csv_chunks(header(), rows(qs, account))
 
 
 def write_csv(qs, account: Account, path: Path, progress=None) -> int:
-    n = 0
-    with path.open("w", newline="", encoding="utf-8-sig") as out:
-        writer = csv.writer(out)
-        writer.writerow(header())
-        for row in rows(qs, account):
-            writer.writerow(row)
-            n += 1
-            if progress and n % 10_000 == 0:
-                progress(n)
-    return n
+    return tabular.write_csv(path, header(), rows(qs, account), progress=progress)
 
 
 def write_xlsx(qs, account: Account, target, progress=None) -> int:
-    """Write an XLSX (path or file object) with openpyxl's write-only mode: constant memory."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Numbers")
-    sheet.append(header())
-    n = 0
-    for row in rows(qs, account):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"  # never a formula, whatever the text
-            cells.append(cell)
-        sheet.append(cells)
-        n += 1
-        if progress and n % 10_000 == 0:
-            progress(n)
-    workbook.save(target)
-    return n
+    """Write an XLSX (path or file object) of one sheet, "Numbers"."""
+    return tabular.write_xlsx(target, header(), rows(qs, account), sheet="Numbers", progress=progress)
 
 
 def xlsx_bytes(qs, account: Account) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx(qs, account, buffer)
-    return buffer.getvalue()
+    return tabular.xlsx_bytes(header(), rows(qs, account), sheet="Numbers")
 
 
 def filename(account: Account, fmt: str) -> str:
@@ -149,7 +99,7 @@ CONSENT_HEADER = [
 
 
 def consent_row(row, tz) -> list[str]:
-    """One row of a consent record CSV: an opt event or a text sent (subscribers.selectors), formula-safe."""
+    """One row of a consent record CSV: an opt event or a text sent (subscribers.selectors)."""
     from subscribers.selectors import ConsentEvent
 
     when = row.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -166,16 +116,12 @@ def consent_row(row, tz) -> list[str]:
             phone, when, "Text sent", row.kind_label, f"Sent from {row.sender}" if row.sender else "", "Text message",
             "", "", "", "", "", "", "", "", "", row.body, status,
         ]  # fmt: skip
-    return [neutralise(cell) for cell in cells]
+    return cells
 
 
 def consent_csv_stream(rows_, account: Account) -> Iterator[str]:
-    writer = csv.writer(_Echo())
     tz = account.tzinfo
-    yield "\ufeff"
-    yield writer.writerow(CONSENT_HEADER)
-    for row in rows_:
-        yield writer.writerow(consent_row(row, tz))
+    return tabular.csv_chunks(CONSENT_HEADER, (consent_row(row, tz) for row in rows_))
 
 
 def consent_record_rows(record) -> list:
@@ -189,16 +135,9 @@ def write_ledger_csv(account: Account, path: Path, progress=None) -> int:
     from subscribers.selectors import consent_ledger
 
     tz = account.tzinfo
-    n = 0
-    with path.open("w", newline="", encoding="utf-8-sig") as out:
-        writer = csv.writer(out)
-        writer.writerow(CONSENT_HEADER)
-        for row in consent_ledger(account=account):
-            writer.writerow(consent_row(row, tz))
-            n += 1
-            if progress and n % 10_000 == 0:
-                progress(n)
-    return n
+    return tabular.write_csv(
+        path, CONSENT_HEADER, (consent_row(row, tz) for row in consent_ledger(account=account)), progress=progress
+    )
 
 
 def ledger_filename(account: Account) -> str:

@@ -1,8 +1,6 @@
 """The app's pages: home, account picker, the list of numbers, a number's page, adding,
 editing, bulk changes, tags, exports and usage. Thin views: forms validate, services change, selectors read."""
 
-import csv
-
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
@@ -14,6 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from alertmanager import tabular
 from subscribers import charts, exports, phones, selectors, services, signals
 from subscribers.forms import (
     BULK_ACTIONS,
@@ -595,12 +594,10 @@ def tag_detail(request, pk: int):
 def usage(request):
     months = selectors.new_numbers_by_month(account=request.account)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type=exports.CONTENT_TYPES["csv"])
+        rows = ([month.month.strftime("%Y-%m"), month.new_numbers] for month in months)
+        body = "".join(tabular.csv_chunks(["Month", "New numbers"], rows, bom=False))
+        response = HttpResponse(body, content_type=exports.CONTENT_TYPES["csv"])
         response["Content-Disposition"] = f'attachment; filename="{request.account.slug}-usage.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["Month", "New numbers"])
-        for month in months:
-            writer.writerow([month.month.strftime("%Y-%m"), month.new_numbers])
         return response
     chart = charts.bars(
         [(m.month.strftime("%b %Y"), m.new_numbers) for m in reversed(months[:24])], label="New numbers per month"

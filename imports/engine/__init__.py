@@ -26,7 +26,7 @@ HOLD_HOURS = 24
 
 def field_map_of(run: ImportRun) -> FieldMap | None:
     if run.layout == Layout.ALP and run.configuration is not None:
-        return FieldMap.load(run.configuration.field_map)
+        return run.configuration.fieldmap
     return None
 
 

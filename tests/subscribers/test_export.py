@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from alertmanager import tabular
 from subscribers import exports
 from subscribers.models import Tag
 from subscribers.transitions import State
@@ -52,8 +53,8 @@ def test_every_formula_like_cell_is_neutralised_in_csv(manager_client, numbers):
 
 @pytest.mark.parametrize("value", NASTY)
 def test_neutralise_prefixes_each_formula_start(value):
-    assert exports.neutralise(value) == "'" + value
-    assert exports.neutralise("District 1") == "District 1"
+    assert tabular.neutralise(value) == "'" + value
+    assert tabular.neutralise("District 1") == "District 1"
 
 
 def test_xlsx_cells_are_strings_never_formulas(manager_client, account, make_subscriber):
