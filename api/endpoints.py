@@ -34,7 +34,8 @@ from api.schemas import (
     _printable,
 )
 from lines import selectors as line_selectors
-from messaging.services import double_opt_in_request, revocation_record
+from messaging.inbound import revocation_record
+from messaging.optin import double_opt_in_request
 from subscribers import selectors, services
 from subscribers.models import Source, Subscriber, SubscriberTag, Tag
 from subscribers.services import Cause, ServiceError, phone_normalise

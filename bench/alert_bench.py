@@ -39,7 +39,7 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True)
     settings.ALERT_BATCH_SIZE = args.batch
 
-    from messaging import services
+    from messaging import alerts
     from messaging.models import Alert, DeliveryStatus, OutboundMessage
     from subscribers.models import Account, Status, Subscriber, Tag
     from subscribers.services import account_sender_add
@@ -61,7 +61,7 @@ def main() -> None:
     queue = django_rq.get_queue("default")
     queue.empty()
     start = time.perf_counter()
-    alert = services.alert_create(
+    alert = alerts.alert_create(
         account=account, body="Alert bench: planned outage tonight 1-3 am on Feeder A2. Reply STOP to opt out.",
         target=Alert.Target.EVERYONE, tags=[], user=None,
     )  # fmt: skip

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from front.selectors import first_run_guide
 from imports import selectors as import_selectors
-from messaging.services import inbox_open
+from messaging.inbound import inbox_open
 from subscribers import charts, selectors, services
 from subscribers.tenancy import manager_required
 

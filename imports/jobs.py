@@ -168,7 +168,7 @@ def janitor() -> dict:
     """Retry or fail runs whose worker died, queue runs Redis missed, resume alerts whose worker died, expire held
     runs, and delete upload files and staging tables nobody owns. Cheap: it reads only runs and alerts in flight."""
     from imports.services import import_run_enqueue, import_run_expire_held
-    from messaging.services import alerts_resume
+    from messaging.alerts import alerts_resume
 
     stale = retried = 0
     now = timezone.now()

@@ -3,9 +3,9 @@ from urllib.parse import urlsplit
 from django import forms
 
 from messaging import keywords
+from messaging.alerts import MAX_ALERT_LENGTH
 from messaging.keywords import keyword_clean
 from messaging.models import TEXT_FIELDS, Alert
-from messaging.services import MAX_ALERT_LENGTH
 from subscribers.models import Tag
 
 

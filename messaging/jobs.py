@@ -2,7 +2,7 @@
 
 from alertmanager.jobqueue import Lease
 from alertmanager.logs import job_context
-from messaging import services
+from messaging import alerts, optin, webhooks
 
 
 def alert_send_job(alert_id: int) -> str:
@@ -10,13 +10,13 @@ def alert_send_job(alert_id: int) -> str:
 
     from messaging.models import Alert
 
-    services._inflight_redis().delete(f"am:alert:{alert_id}:queued")
+    alerts._inflight_redis().delete(f"am:alert:{alert_id}:queued")
     account = Alert.objects.filter(pk=alert_id).values_list("account__slug", flat=True).first()
-    with job_context(alert=alert_id, account=account), Lease(services.alert_lease_key(alert_id)) as lease:
+    with job_context(alert=alert_id, account=account), Lease(alerts.alert_lease_key(alert_id)) as lease:
         if lease.held_elsewhere():
             return "sending on another worker"
         try:
-            services.alert_send(alert_id=alert_id)
+            alerts.alert_send(alert_id=alert_id)
         except RedisError:
             # Redis went away mid-send: the texts stay as they are and the janitor resumes the alert once it is back.
             raise
@@ -27,12 +27,12 @@ def alert_send_job(alert_id: int) -> str:
 
 
 def inbound_forward_job(inbound_id: int) -> None:
-    services.inbound_forward(inbound_id=inbound_id)
+    webhooks.inbound_forward(inbound_id=inbound_id)
 
 
 def opt_in_requests_expire_job() -> int:
-    return services.opt_in_requests_expire()
+    return optin.opt_in_requests_expire()
 
 
 def consent_event_post_job(event_id: int) -> None:
-    services.consent_event_deliver(event_id=event_id)
+    webhooks.consent_event_deliver(event_id=event_id)

@@ -1,7 +1,7 @@
 """Texts in and out: an account's message settings, inbound texts, the delivery log, double opt-in
 requests and alerts.
 
-Models hold data only. Statuses of subscribers are never written here: messaging.services asks
+Models hold data only. Statuses of subscribers are never written here: messaging's services ask
 subscribers.services for every change.
 """
 

@@ -15,9 +15,17 @@ from django_htmx.http import HttpResponseStopPolling
 from django_tables2 import RequestConfig
 
 from alertmanager.clientip import client_ip
-from messaging import services
+from messaging import inbound
+from messaging.account_settings import (
+    messaging_settings_get,
+    messaging_settings_update,
+    messaging_webhook_secret_rotate,
+)
+from messaging.alerts import alert_create, alert_delivery_counts, alert_log, alert_preview
+from messaging.business_days import business_days_between
 from messaging.forms import AlertForm, DoubleOptInForm, OutboxFilterForm, RevocationForm, TextsForm, WidgetForm
 from messaging.models import Alert, DeliveryStatus, InboundMessage, MessagingSettings, OutboundMessage
+from messaging.optin import WidgetLimited, double_opt_in_request, widget_request
 from messaging.signatures import request_is_signed
 from messaging.tables import AlertTable, DeliveryLogTable, OutboxTable
 from subscribers.models import Source
@@ -39,7 +47,7 @@ def sms_inbound(request):
     if not sid:
         return HttpResponse("MessageSid is required.", status=400, content_type="text/plain")
     try:
-        services.inbound_receive(
+        inbound.inbound_receive(
             to=request.POST.get("To", ""), phone=request.POST.get("From", ""), body=request.POST.get("Body", ""),
             message_sid=sid,
         )  # fmt: skip
@@ -55,7 +63,7 @@ def sms_inbound(request):
 def sms_status(request):
     if not request_is_signed(request):
         return HttpResponseForbidden("Invalid or missing request signature.")
-    services.delivery_status_update(
+    inbound.delivery_status_update(
         provider_id=request.POST.get("MessageSid", ""),
         provider_status=request.POST.get("MessageStatus", ""),
         error=request.POST.get("ErrorCode", ""),
@@ -124,10 +132,10 @@ def widget_submit(request, key):
     if not form.is_valid():
         return _widget_response(request, config, "messaging/widget.html", {"form": form, "page": page}, status=400)
     try:
-        services.widget_request(
+        widget_request(
             account=config.account, phone=form.cleaned_data["phone"], client_ip=client_ip(request), page_url=page
         )
-    except services.WidgetLimited as exc:
+    except WidgetLimited as exc:
         return _widget_response(
             request, config, "messaging/widget_done.html", {"ok": False, "title": "Please wait", "text": exc.detail},
             status=429,
@@ -180,12 +188,12 @@ def alert_new(request):
     preview = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        preview = services.alert_preview(account=account, body=data["body"], target=data["target"], tags=data["tags"])
+        preview = alert_preview(account=account, body=data["body"], target=data["target"], tags=data["tags"])
         if request.htmx and step == "preview":
             return render(request, "messaging/alert_new.html#preview", {"form": form, "preview": preview})
         if step == "send":
             try:
-                alert = services.alert_create(
+                alert = alert_create(
                     account=account, body=data["body"], target=data["target"], tags=data["tags"], user=request.user,
                     repeat_confirmed=data["repeat_confirmed"], body_es=data["body_es"], body_fr=data["body_fr"],
                     urgent=data["urgent"],
@@ -215,10 +223,10 @@ def alert_new(request):
 def alert_detail(request, pk):
     alert = _get_alert_for_request(request, pk)
     status = request.GET.get("status", "")
-    log = services.alert_log(alert=alert, status=status)
+    log = alert_log(alert=alert, status=status)
     table = DeliveryLogTable(log, order_by="phone")
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    counts = services.alert_delivery_counts(alert=alert)
+    counts = alert_delivery_counts(alert=alert)
     context = {"alert": alert, "table": table, "counts": counts, "status": status, "chart": _chart(counts)}
     if request.htmx and request.htmx.target == "delivery-log":
         return render(request, "messaging/alert_detail.html#log", context)
@@ -249,9 +257,9 @@ def _chart(counts: dict[str, int]) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def texts(request):
     account = request.account
-    config = services.messaging_settings_get(account=account)
+    config = messaging_settings_get(account=account)
     if request.method == "POST" and request.POST.get("action") == "rotate":
-        services.messaging_webhook_secret_rotate(account=account, user=request.user)
+        messaging_webhook_secret_rotate(account=account, user=request.user)
         messages.success(request, "A new webhook secret was made. Update your receiving system with it.")
         return redirect("messaging:texts")
     initial = {
@@ -267,7 +275,7 @@ def texts(request):
     form = TextsForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
-            services.messaging_settings_update(account=account, user=request.user, **form.settings_fields())
+            messaging_settings_update(account=account, user=request.user, **form.settings_fields())
             messages.success(request, "Texts and settings saved.")
             return redirect("messaging:texts")
         messages.error(request, "Nothing was saved: correct the fields marked below.")
@@ -310,7 +318,7 @@ def double_opt_in_send(request):
         messages.error(request, "Enter the phone number to send the request to.")
         return redirect(back)
     try:
-        opt_in = services.double_opt_in_request(
+        opt_in = double_opt_in_request(
             account=request.account,
             phone=form.cleaned_data["phone"],
             cause=Cause(source=Source.MANAGER, user=request.user),
@@ -330,9 +338,9 @@ def double_opt_in_send(request):
 def inbox(request):
     account = request.account
     today = timezone.localdate(timezone.now(), account.tzinfo)
-    items = list(services.inbox_open(account=account)[:200])
+    items = list(inbound.inbox_open(account=account)[:200])
     for item in items:
-        item.days_left = services.business_days_between(today, item.respond_by)
+        item.days_left = business_days_between(today, item.respond_by)
     decided = (
         InboundMessage.objects.filter(account=account, meaning=InboundMessage.Meaning.UNCLEAR)
         .exclude(resolution="")
@@ -350,7 +358,7 @@ def inbox_resolve(request, pk):
         messages.error(request, "Choose whether the text is an opt-out.")
         return redirect("messaging:inbox")
     try:
-        message = services.inbox_resolve(
+        message = inbound.inbox_resolve(
             account=request.account, message_id=pk, opt_out=decision == "opt_out", user=request.user
         )
     except ServiceError as exc:
@@ -374,7 +382,7 @@ def revocation_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            result = services.revocation_record(
+            result = inbound.revocation_record(
                 account=account, phone=data["phone"], cause=Cause(source=Source.MANAGER, user=request.user),
                 channel=data["channel"], received_on=data["received_on"], note=data["note"],
             )  # fmt: skip

@@ -308,12 +308,12 @@ def subscriber_action(request, pk: int, action: str):
 @require_POST
 def subscriber_request_opt_in(request, pk: int):
     """The only way a manager can help an opted-out number back: ask its owner by text to reply YES."""
-    from messaging import services as messaging
+    from messaging.optin import double_opt_in_request
 
     subscriber = _get_subscriber_for_request(request, pk)
     national = phones.format_national(subscriber.phone)
     try:
-        messaging.double_opt_in_request(account=request.account, phone=subscriber.phone, cause=_cause(request))
+        double_opt_in_request(account=request.account, phone=subscriber.phone, cause=_cause(request))
     except services.ServiceError as exc:
         messages.error(request, exc.detail)
     else:

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import OutboundMessage, translated_defaults
-from messaging.services import double_opt_in_request
+from messaging.optin import double_opt_in_request
 from subscribers.models import OptEvent, Subscriber
 from subscribers.services import Cause, account_sender_add
 from tests.api.conftest import assert_error

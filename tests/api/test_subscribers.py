@@ -197,7 +197,7 @@ def texting(account, settings):
 def test_a_double_opt_in_request_makes_a_new_number_pending_and_texts_it(
     api, account, texting, django_capture_on_commit_callbacks
 ):
-    from messaging.services import messaging_settings_get
+    from messaging.account_settings import messaging_settings_get
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/subscribers/{PHONE}/double-opt-in", {"tags": ["District 4"]})

@@ -12,7 +12,7 @@ from api.models import ApiKey
 from audit.models import AuditEntry, Kind
 from audit.services import audit_record
 from imports.models import ImportRun, Stage
-from messaging.services import alert_create
+from messaging.alerts import alert_create
 from people.services import login_lock_lift
 from sftpdrop.models import SftpAddressBlock
 from subscribers.models import Status, Tag
@@ -248,7 +248,7 @@ def test_support_reads_every_accounts_log_in_admin_but_cannot_change_it(client, 
 
 @pytest.mark.django_db
 def test_text_settings_and_a_rotated_webhook_secret_are_written_without_their_values(manager_client, account, manager):
-    from messaging.services import messaging_settings_get
+    from messaging.account_settings import messaging_settings_get
     from tests.messaging.test_pages import _form
 
     config = messaging_settings_get(account=account)

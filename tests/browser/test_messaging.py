@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from messaging import gateway
+from messaging.account_settings import messaging_settings_get
 from messaging.models import Alert, OutboundMessage
-from messaging.services import messaging_settings_get
 from subscribers.models import Account, Membership, Role, Status, Subscriber
 from subscribers.services import account_sender_add, tags_get_or_create
 from tests.browser.conftest import screenshot

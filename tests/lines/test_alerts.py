@@ -5,7 +5,7 @@ import pytest
 
 from lines import services as line_services
 from lines.models import LineType, NumberLine
-from messaging import gateway, services
+from messaging import alerts, gateway
 from messaging.models import DeliveryStatus, OutboundMessage
 from subscribers.services import account_sender_add
 from subscribers.transitions import State
@@ -34,14 +34,14 @@ def numbers(account, make_subscriber, settings):
 
 
 def _send(account, manager):
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=manager)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=manager)
     run_worker("default")
     alert.refresh_from_db()
     return alert
 
 
 def test_landlines_and_unreachable_numbers_are_blocked_with_their_reason(account, manager, numbers, rq_queues):
-    preview = services.alert_preview(account=account, body=BODY, target="everyone", tags=[])
+    preview = alerts.alert_preview(account=account, body=BODY, target="everyone", tags=[])
     assert (preview.reach, preview.blocked) == (3, 3)
     alert = _send(account, manager)
     assert sorted(m.to for m in gateway.outbox) == ["+12025550101", "+12025550109", "+12025550120"]
@@ -57,7 +57,7 @@ def test_landlines_and_unreachable_numbers_are_blocked_with_their_reason(account
 
 def test_an_account_that_only_flags_landlines_still_texts_them(account, manager, numbers, rq_queues):
     line_services.line_settings_update(account=account, landline_policy="flag")
-    preview = services.alert_preview(account=account, body=BODY, target="everyone", tags=[])
+    preview = alerts.alert_preview(account=account, body=BODY, target="everyone", tags=[])
     assert (preview.reach, preview.blocked) == (4, 2)
     _send(account, manager)
     assert "+12025550110" in {m.to for m in gateway.outbox}

@@ -4,9 +4,10 @@ import django_rq
 import pytest
 from django.urls import reverse
 
-from messaging import gateway, services
+from messaging import alerts, gateway
 from messaging.models import Alert, DeliveryStatus, OutboundMessage
 from subscribers.models import Status, Subscriber
+from subscribers.services import ServiceError
 from subscribers.transitions import State
 from tests.messaging.conftest import run_jobs, text_in
 
@@ -33,15 +34,13 @@ def _tags(account, *names):
 
 
 def test_the_preview_counts_who_it_reaches_and_who_is_blocked(account, sender, numbers):
-    any_of = services.alert_preview(account=account, body=BODY, target="any", tags=_tags(account, "District 1"))
+    any_of = alerts.alert_preview(account=account, body=BODY, target="any", tags=_tags(account, "District 1"))
     assert (any_of.reach, any_of.blocked) == (6, 4)
-    everyone = services.alert_preview(account=account, body=BODY, target="everyone", tags=[])
+    everyone = alerts.alert_preview(account=account, body=BODY, target="everyone", tags=[])
     assert (everyone.reach, everyone.blocked) == (7, 4)
-    both = services.alert_preview(
-        account=account, body=BODY, target="all", tags=_tags(account, "District 1", "Medical")
-    )
+    both = alerts.alert_preview(account=account, body=BODY, target="all", tags=_tags(account, "District 1", "Medical"))
     assert (both.reach, both.blocked) == (1, 0)
-    either = services.alert_preview(
+    either = alerts.alert_preview(
         account=account, body=BODY, target="any", tags=_tags(account, "District 2", "Medical")
     )
     assert (either.reach, either.blocked) == (2, 0)
@@ -49,7 +48,7 @@ def test_the_preview_counts_who_it_reaches_and_who_is_blocked(account, sender, n
 
 
 def test_an_alert_goes_only_to_opted_in_numbers_and_logs_every_number(account, sender, numbers, manager, rq_queues):
-    alert = services.alert_create(
+    alert = alerts.alert_create(
         account=account, body=BODY, target="any", tags=_tags(account, "District 1"), user=manager
     )
     run_jobs()
@@ -59,7 +58,7 @@ def test_an_alert_goes_only_to_opted_in_numbers_and_logs_every_number(account, s
     assert all(m.body == BODY and m.sender == sender.number for m in gateway.outbox)
     # Issue 23, item 4: the four not opted in were never the alert's to send; they are not counted as blocked.
     assert (alert.stage, alert.total, alert.sent_count, alert.blocked_count, alert.failed_count) == ("done", 6, 6, 0, 0)
-    counts = services.alert_delivery_counts(alert=alert)
+    counts = alerts.alert_delivery_counts(alert=alert)
     assert (counts["not_opted_in"], counts[DeliveryStatus.BLOCKED]) == (4, 0)
     log = dict(OutboundMessage.objects.filter(alert=alert).values_list("phone", "status"))
     assert len(log) == 10
@@ -83,9 +82,7 @@ def test_a_stop_that_arrives_mid_send_is_honoured_for_the_rest(client, account, 
             text_in(client, "STOP", late)
 
     gateway.on_send.append(phone_replies_stop)
-    alert = services.alert_create(
-        account=account, body=BODY, target="any", tags=_tags(account, "District 1"), user=None
-    )
+    alert = alerts.alert_create(account=account, body=BODY, target="any", tags=_tags(account, "District 1"), user=None)
     run_jobs()
     alerted = [m.to for m in gateway.outbox if m.body == BODY]
     assert late not in alerted
@@ -96,7 +93,7 @@ def test_a_stop_that_arrives_mid_send_is_honoured_for_the_rest(client, account, 
 
 
 def test_an_alert_never_texts_a_number_twice_even_if_its_job_runs_again(account, sender, numbers, rq_queues):
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     run_jobs()
     Alert.objects.filter(pk=alert.pk).update(stage=Alert.Stage.SENDING)  # as if the worker died at the very end
     from messaging.jobs import alert_send_job
@@ -109,8 +106,8 @@ def test_an_alert_never_texts_a_number_twice_even_if_its_job_runs_again(account,
 
 def _interrupted(account, sender, count=4):
     """An alert whose worker died in its first batch: `count` texts left `sending`, as the killed job left them."""
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
-    services._alert_snapshot(alert, sender.number)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alerts._alert_snapshot(alert, sender.number)
     stuck = list(OutboundMessage.objects.filter(alert=alert, status=DeliveryStatus.QUEUED).order_by("id")[:count])
     OutboundMessage.objects.filter(pk__in=[m.pk for m in stuck]).update(status=DeliveryStatus.SENDING)
     return alert, stuck
@@ -120,8 +117,8 @@ def test_texts_caught_in_flight_are_settled_by_their_marks_and_the_provider_neve
     account, sender, numbers, rq_queues
 ):
     alert, stuck = _interrupted(account, sender)
-    marks = services._inflight_redis()
-    key = services._inflight_key(alert.pk)
+    marks = alerts._inflight_redis()
+    key = alerts._inflight_key(alert.pk)
     # 0: the provider answered and the answer was marked; 1: handed over, the provider has it; 2: handed over, the
     # provider has no trace of it; 3: never handed over.
     marks.hset(key, stuck[0].pk, "sent|SMalready0|")
@@ -144,7 +141,7 @@ def test_a_text_the_provider_cannot_account_for_is_unknown_counted_apart_and_not
 ):
     settings.SMS_GATEWAY = "console"  # the console provider keeps no record it could be asked about
     alert, stuck = _interrupted(account, sender, count=1)
-    services._inflight_redis().hset(services._inflight_key(alert.pk), stuck[0].pk, "-")
+    alerts._inflight_redis().hset(alerts._inflight_key(alert.pk), stuck[0].pk, "-")
     run_jobs()
     stuck[0].refresh_from_db()
     assert stuck[0].status == DeliveryStatus.UNKNOWN
@@ -162,7 +159,7 @@ def test_a_provider_failure_is_logged_per_number(account, sender, numbers, rq_qu
             raise ConnectionError("provider unreachable")
 
     gateway.on_send.append(provider_refuses)
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     run_jobs()
     row = OutboundMessage.objects.get(alert=alert, phone=broken)
     assert (row.status, row.error) == (DeliveryStatus.FAILED, "provider unreachable")
@@ -172,19 +169,19 @@ def test_a_provider_failure_is_logged_per_number(account, sender, numbers, rq_qu
 
 def test_the_same_text_to_the_same_list_within_12_hours_needs_an_extra_confirmation(account, sender, numbers):
     tags = _tags(account, "District 1")
-    services.alert_create(account=account, body=BODY, target="any", tags=tags, user=None)
-    with pytest.raises(services.ServiceError) as repeat:
-        services.alert_create(account=account, body=f"  {BODY} ", target="any", tags=tags, user=None)
+    alerts.alert_create(account=account, body=BODY, target="any", tags=tags, user=None)
+    with pytest.raises(ServiceError) as repeat:
+        alerts.alert_create(account=account, body=f"  {BODY} ", target="any", tags=tags, user=None)
     assert repeat.value.code == "repeat"
-    services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)  # another list
-    services.alert_create(account=account, body=BODY, target="any", tags=tags, user=None, repeat_confirmed=True)
+    alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)  # another list
+    alerts.alert_create(account=account, body=BODY, target="any", tags=tags, user=None, repeat_confirmed=True)
     assert Alert.objects.count() == 3
 
 
 def test_a_delivery_report_updates_the_log(client, account, sender, numbers, rq_queues):
     from tests.messaging.conftest import sign
 
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     run_jobs()
     first, second = gateway.outbox[:2]
     url = "http://testserver/sms/status/"
@@ -237,7 +234,7 @@ def test_the_htmx_preview_answers_with_just_the_counts(manager_client, account, 
 def test_the_progress_fragment_stops_polling_when_the_alert_is_done(
     manager_client, account, sender, numbers, rq_queues
 ):
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     url = reverse("messaging:alert", args=[alert.pk]) + "?part=progress"
     assert manager_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
     run_jobs()
@@ -245,14 +242,14 @@ def test_the_progress_fragment_stops_polling_when_the_alert_is_done(
 
 
 def test_another_accounts_alert_is_a_404(other_client, account, sender, numbers):
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     assert other_client.get(reverse("messaging:alert", args=[alert.pk])).status_code == 404
 
 
 def test_the_alert_history_and_sent_texts_pages_list_this_accounts_texts(
     manager_client, account, sender, numbers, rq_queues
 ):
-    services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
+    alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=None)
     run_jobs()
     history = manager_client.get(reverse("messaging:alerts"))
     assert BODY[:40].encode() in history.content
@@ -269,7 +266,7 @@ def test_the_alert_page_counts_as_blocked_only_opted_in_numbers_kept_from_it(
 
     from tests.conftest import verified_login
 
-    alert = services.alert_create(account=account, body=BODY, target="everyone", tags=[], user=manager)
+    alert = alerts.alert_create(account=account, body=BODY, target="everyone", tags=[], user=manager)
     run_jobs()
     page = verified_login(client, manager).get(reverse("messaging:alert", args=[alert.pk])).content.decode()
     assert '<span data-count="blocked">0</span> blocked' in page

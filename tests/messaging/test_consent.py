@@ -12,10 +12,10 @@ import django_rq
 import pytest
 from django.utils import timezone
 
-from messaging import gateway, services
+from messaging import account_settings, alerts, business_days, gateway, inbound, optin
 from messaging.models import Alert, InboundMessage, OutboundMessage, WebhookEvent, translated_defaults
 from subscribers.models import OptEvent, Subscriber
-from subscribers.services import Cause, account_sender_add
+from subscribers.services import Cause, ServiceError, account_sender_add
 from subscribers.transitions import State
 from tests.conftest import verified_login
 from tests.messaging.conftest import run_jobs, sent_to, text_in
@@ -38,7 +38,7 @@ def test_a_revocation_gets_exactly_one_confirmation_at_once_and_a_repeat_within_
     client, account, sender, make_subscriber
 ):
     make_subscriber(account, PHONE, State.OPTED_IN)
-    config = services.messaging_settings_get(account=account)
+    config = account_settings.messaging_settings_get(account=account)
     text_in(client, "stop", PHONE)
     assert sent_to(PHONE) == [config.opt_out_text]  # sent during the webhook's request: at once
     text_in(client, "STOP", PHONE)
@@ -59,12 +59,12 @@ def test_no_other_text_reaches_a_number_after_its_revocation(
     make_subscriber(account, OTHER, State.OPTED_IN, tags=["District 1"])
     text_in(client, "no more texts", PHONE)
     gateway.outbox.clear()
-    services.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=manager)
+    alerts.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=manager)
     run_jobs()
     assert sent_to(PHONE) == []
     assert sent_to(OTHER) == ["Outage on Feeder A2."]
-    with pytest.raises(services.ServiceError):
-        services.alert_create(account=account, body="", target="everyone", tags=[], user=manager)
+    with pytest.raises(ServiceError):
+        alerts.alert_create(account=account, body="", target="everyone", tags=[], user=manager)
 
 
 # Revoke-all
@@ -81,7 +81,7 @@ def test_a_stop_to_one_sender_number_stops_every_text_of_the_account_from_every_
     assert OutboundMessage.objects.get(phone=PHONE, kind="opt_out").sender == LONG_CODE
     gateway.outbox.clear()
     for tags in (["District 1"], ["Billing reminders"]):
-        services.alert_create(
+        alerts.alert_create(
             account=account, body=f"About {tags[0]}", target="any", tags=account.tags.filter(name__in=tags),
             user=manager,
         )  # fmt: skip
@@ -156,7 +156,7 @@ def test_an_unclear_text_waits_in_the_inbox_with_its_deadline_and_one_click_opts
     message = InboundMessage.objects.get(message_sid="SMunclear")
     received = timezone.localdate(message.received_at, account.tzinfo)
     assert message.meaning == "unclear"
-    assert message.respond_by == services.business_days_after(received, 10)
+    assert message.respond_by == business_days.business_days_after(received, 10)
     assert message.respond_by.weekday() < 5 and (message.respond_by - received).days >= 14
     subscriber.refresh_from_db()
     assert subscriber.status == "opted_in" and sent_to(PHONE) == []
@@ -217,7 +217,7 @@ def test_the_keyword_sets_the_language_and_every_reply_goes_in_it(client, accoun
 
 def test_the_accounts_own_translation_wins_over_the_default(client, account, sender, manager):
     verified_login(client, manager)
-    config = services.messaging_settings_get(account=account)
+    config = account_settings.messaging_settings_get(account=account)
     data = {name: getattr(config, name) for name in ("welcome_text", "opt_out_text", "help_text", "request_text",
                                                       "confirmation_text")}  # fmt: skip
     data.update(opt_out_text_es="Lakeside: dado de baja. Responda INICIO para volver.", quiet_start="21:00",
@@ -236,20 +236,20 @@ def test_the_accounts_own_translation_wins_over_the_default(client, account, sen
 def test_the_request_confirmation_and_alert_go_in_the_numbers_language(
     client, account, sender, manager, make_subscriber, rq_queues
 ):
-    services.double_opt_in_request(account=account, phone=PHONE, cause=Cause(source="manager", user=manager))
+    optin.double_opt_in_request(account=account, phone=PHONE, cause=Cause(source="manager", user=manager))
     verified_login(client, manager)
     subscriber = Subscriber.objects.get(phone=PHONE)
     client.post(f"/numbers/{subscriber.pk}/language/", {"language": "fr"})
     subscriber.refresh_from_db()
     assert subscriber.language == "fr"
     fr = translated_defaults(account.name, "fr")
-    services.double_opt_in_request(account=account, phone=OTHER, cause=Cause(source="manager", user=manager))
+    optin.double_opt_in_request(account=account, phone=OTHER, cause=Cause(source="manager", user=manager))
     text_in(client, "oui", PHONE)
     assert sent_to(PHONE)[-1] == fr["confirmation_text"]
     Subscriber.objects.filter(phone=OTHER).update(status="opted_in", language="es")
     make_subscriber(account, "+12025550175", State.OPTED_IN)
     gateway.outbox.clear()
-    services.alert_create(
+    alerts.alert_create(
         account=account, body="Outage on Elm St.", body_es="Apagón en la calle Elm.", body_fr="Panne rue Elm.",
         target="everyone", tags=[], user=manager, urgent=True,
     )  # fmt: skip
@@ -257,7 +257,7 @@ def test_the_request_confirmation_and_alert_go_in_the_numbers_language(
     assert sent_to(PHONE) == ["Panne rue Elm."]
     assert sent_to(OTHER) == ["Apagón en la calle Elm."]
     assert sent_to("+12025550175") == ["Outage on Elm St."]
-    services.alert_create(account=account, body="Second outage.", body_fr="Deuxième panne.", target="everyone",
+    alerts.alert_create(account=account, body="Second outage.", body_fr="Deuxième panne.", target="everyone",
                           tags=[], user=manager, urgent=True)  # fmt: skip
     run_jobs()
     assert sent_to(OTHER)[-1] == "Second outage."  # no Spanish body: the main one
@@ -293,7 +293,7 @@ def test_each_consent_change_is_posted_signed_to_the_accounts_webhook_with_retri
     client, account, sender, manager, receiver, settings, rq_queues
 ):
     settings.MESSAGING_FORWARD_RETRY_INTERVALS = [0, 0]
-    config = services.messaging_settings_get(account=account)
+    config = account_settings.messaging_settings_get(account=account)
     config.webhook_url = f"http://127.0.0.1:{receiver.server_port}/consent"
     config.opt_in_keywords = ["OUTAGE"]
     config.save()
@@ -301,9 +301,9 @@ def test_each_consent_change_is_posted_signed_to_the_accounts_webhook_with_retri
     text_in(client, "Arrêt", PHONE)
     text_in(client, "START", PHONE)
     text_in(client, "outage", OTHER)
-    services.double_opt_in_request(account=account, phone="+12025550175", cause=Cause(source="manager", user=manager))
+    optin.double_opt_in_request(account=account, phone="+12025550175", cause=Cause(source="manager", user=manager))
     text_in(client, "YES", "+12025550175")
-    services.revocation_record(
+    inbound.revocation_record(
         account=account, phone="+12025550176", cause=Cause(source="manager", user=manager), channel="email",
         received_on=timezone.localdate(), note="Email of Dec 7",
     )  # fmt: skip
@@ -337,7 +337,7 @@ def test_each_consent_change_is_posted_signed_to_the_accounts_webhook_with_retri
 
 def _quiet_hours_now(account):
     """Quiet hours set around the present moment in the account's time zone."""
-    config = services.messaging_settings_get(account=account)
+    config = account_settings.messaging_settings_get(account=account)
     local = timezone.localtime(timezone.now(), account.tzinfo)
     config.quiet_start = (local - timedelta(hours=1)).time().replace(second=0, microsecond=0)
     config.quiet_end = (local + timedelta(hours=2)).time().replace(second=0, microsecond=0)
@@ -350,10 +350,8 @@ def test_quiet_hours_hold_a_non_urgent_alert_until_they_end_and_not_an_urgent_on
 ):
     make_subscriber(account, PHONE, State.OPTED_IN)
     config = _quiet_hours_now(account)
-    held = services.alert_create(
-        account=account, body="Planned work tomorrow.", target="everyone", tags=[], user=manager
-    )
-    urgent = services.alert_create(account=account, body="Gas leak: stay away from Elm St.", target="everyone",
+    held = alerts.alert_create(account=account, body="Planned work tomorrow.", target="everyone", tags=[], user=manager)
+    urgent = alerts.alert_create(account=account, body="Gas leak: stay away from Elm St.", target="everyone",
                                    tags=[], user=manager, urgent=True)  # fmt: skip
     run_jobs()
     assert sent_to(PHONE) == ["Gas leak: stay away from Elm St."]
@@ -367,7 +365,7 @@ def test_quiet_hours_hold_a_non_urgent_alert_until_they_end_and_not_an_urgent_on
     assert scheduled.count == 1
     # Quiet hours over: the scheduled job sends it.
     Alert.objects.filter(pk=held.pk).update(not_before=timezone.now() - timedelta(seconds=1))
-    services.alert_send(alert_id=held.pk)
+    alerts.alert_send(alert_id=held.pk)
     assert sent_to(PHONE)[-1] == "Planned work tomorrow."
 
 
@@ -380,8 +378,8 @@ def test_quiet_hours_never_hold_replies_and_wrap_around_midnight(client, account
     at_night = datetime(2026, 12, 7, 23, 30, tzinfo=chicago)
     early = datetime(2026, 12, 8, 7, 0, tzinfo=chicago)
     noon = datetime(2026, 12, 8, 12, 0, tzinfo=chicago)
-    assert services.quiet_hours_end(config=config, now=at_night) == datetime(2026, 12, 8, 8, 0, tzinfo=chicago)
-    assert services.quiet_hours_end(config=config, now=early.astimezone(UTC)) == datetime(
+    assert alerts.quiet_hours_end(config=config, now=at_night) == datetime(2026, 12, 8, 8, 0, tzinfo=chicago)
+    assert alerts.quiet_hours_end(config=config, now=early.astimezone(UTC)) == datetime(
         2026, 12, 8, 8, 0, tzinfo=chicago
     )
-    assert services.quiet_hours_end(config=config, now=noon) is None
+    assert alerts.quiet_hours_end(config=config, now=noon) is None

@@ -6,9 +6,10 @@ import django_rq
 import pytest
 from django.utils import timezone
 
-from messaging import services
+from messaging import optin
+from messaging.account_settings import messaging_settings_get
 from messaging.models import MessagingSettings, OptInRequest
-from messaging.services import double_opt_in_request, messaging_settings_get
+from messaging.optin import double_opt_in_request
 from subscribers.models import OptedOutBy, OptEvent, Source, Status, Subscriber
 from subscribers.services import Cause, TransitionRefused
 from subscribers.transitions import State
@@ -123,7 +124,7 @@ def test_a_request_schedules_its_expiry_and_the_job_expires_it(account, sender, 
 
 def test_requests_that_are_not_due_do_not_expire(account, sender):
     double_opt_in_request(account=account, phone=PHONE, cause=Cause(Source.API))
-    assert services.opt_in_requests_expire() == 0
+    assert optin.opt_in_requests_expire() == 0
     assert _status(account) == (Status.PENDING, "")
 
 

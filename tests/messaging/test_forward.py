@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from messaging.account_settings import messaging_settings_get
 from messaging.models import InboundMessage
-from messaging.services import messaging_settings_get
 from tests.messaging.conftest import run_jobs, text_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

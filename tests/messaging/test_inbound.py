@@ -2,8 +2,8 @@
 
 import pytest
 
+from messaging.account_settings import messaging_settings_get
 from messaging.models import InboundMessage, MessagingSettings, OutboundMessage
-from messaging.services import messaging_settings_get
 from subscribers.models import OptedOutBy, OptEvent, Source, Status, Subscriber
 from subscribers.transitions import State
 from tests.messaging.conftest import INBOUND_URL, OTHER_SHORT_CODE, SHORT_CODE, sent_to, sign, text_in

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from messaging.account_settings import messaging_settings_get
 from messaging.models import CARRIER_WORDS, MessagingSettings, OptInRequest
-from messaging.services import messaging_settings_get
 from subscribers.models import Status, Subscriber
 from subscribers.transitions import State
 from tests.messaging.conftest import sent_to
@@ -107,7 +107,7 @@ def test_the_console_gateway_logs_texts_and_managers_see_them_under_sent_texts(
 
     settings.SMS_GATEWAY = "console"
     with caplog.at_level("INFO", logger="messaging.gateway"):
-        from messaging.services import double_opt_in_request
+        from messaging.optin import double_opt_in_request
         from subscribers.models import Source
         from subscribers.services import Cause
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from messaging import services
+from messaging import alerts
 from subscribers.transitions import State
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,7 +13,7 @@ def test_an_alerts_page_answers_htmx_with_the_part_it_swaps(
     manager_client, account, sender, make_subscriber, rq_queues
 ):
     make_subscriber(account, "+12025551000", State.OPTED_IN)
-    alert = services.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=None)
     url = reverse("messaging:alert", args=[alert.pk])
     progress = manager_client.get(url, headers={"HX-Request": "true", "HX-Target": "alert-progress"})
     assert progress.text.lstrip().startswith('<section class="card" id="alert-progress"')

@@ -5,7 +5,7 @@ import pytest
 from django.test import RequestFactory
 
 from alertmanager.clientip import client_ip
-from messaging.services import messaging_settings_get
+from messaging.account_settings import messaging_settings_get
 from tests.messaging.conftest import sent_to
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from imports import jobs
 from imports import services as imports_services
 from imports.models import ImportRun, Mode, RunSource, Stage
-from messaging import services as messaging
+from messaging import alerts
 from messaging.models import Alert, DeliveryStatus, OutboundMessage
 from tests.conftest import verified_login
 from tests.imports.test_faults import _backend_query, _fingerprint, _load_numbers, postgres_only
@@ -166,7 +166,7 @@ def test_an_alert_killed_twice_mid_send_resumes_by_itself_and_sends_each_text_on
         **FAST, ALERT_BATCH_SIZE=200, SMS_GATEWAY="tests.ops.gateway.FileGateway", OPS_GATEWAY_FILE=log,
         OPS_GATEWAY_DELAY="0.002",
     )  # fmt: skip
-    alert = messaging.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=None)
     resumed_within = []
     worker = procs.worker(environment, "default", scheduler=True, log=tmp_path / "w0.log")
     for step, kill_after in enumerate((700, 1900, None)):
@@ -202,7 +202,7 @@ def test_texts_in_flight_the_provider_cannot_account_for_are_unknown_never_faile
         **FAST, ALERT_BATCH_SIZE=100, SMS_GATEWAY="tests.ops.gateway.FileGateway", OPS_GATEWAY_FILE=log,
         OPS_GATEWAY_DELAY="0.01", OPS_GATEWAY_BLIND="1",
     )  # fmt: skip
-    alert = messaging.alert_create(account=account, body="Outage on Feeder B1.", target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body="Outage on Feeder B1.", target="everyone", tags=[], user=None)
     worker = procs.worker(environment, "default", scheduler=True, log=tmp_path / "w.log")
     with procs.running(worker):
         procs.wait_for(lambda: len(sent(log)) >= 350, "350 texts to go", 180)

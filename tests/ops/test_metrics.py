@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from messaging import services as messaging
+from messaging import alerts
 from tests.conftest import run_worker
 from tests.messaging.conftest import text_in
 
@@ -50,7 +50,7 @@ def test_after_an_import_an_alert_a_stop_and_a_failed_login_the_series_are_there
     assert _value(depth, "alertmanager_queue_depth", queue="imports") == 1
     assert _value(depth, "alertmanager_queue_oldest_job_age_seconds", queue="imports") >= 0
     run_worker("imports")
-    alert = messaging.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=None)
     run_worker("default")
     text_in(client, "STOP", "+12025550173")
     client.post(reverse("login"), {"username": "manager", "password": "not-the-password"})

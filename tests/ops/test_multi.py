@@ -14,7 +14,7 @@ from django.db import connection
 
 from imports import services as imports_services
 from imports.models import ImportRun, Mode, RunSource, Stage
-from messaging import services as messaging
+from messaging import alerts, inbound
 from messaging.models import Alert, OutboundMessage
 from subscribers.models import OptEvent, Status, Subscriber
 from tests.conftest import verified_login
@@ -157,13 +157,13 @@ def test_two_workers_take_four_imports_of_two_accounts_an_alert_and_a_stop_as_on
                 mode=Mode.APPEND,
             ))  # fmt: skip
     log = tmp_path / "provider.log"
-    alert = messaging.alert_create(account=account, body="Outage on Feeder 3.", target="everyone", tags=[], user=None)
+    alert = alerts.alert_create(account=account, body="Outage on Feeder 3.", target="everyone", tags=[], user=None)
     environment = procs.env(SMS_GATEWAY="tests.ops.gateway.FileGateway", OPS_GATEWAY_FILE=log, ALERT_BATCH_SIZE=500)
     workers = [procs.worker(environment, "imports", "default", log=tmp_path / f"w{i}.log") for i in range(2)]
     with procs.running(*workers):
         procs.wait_for(lambda: ImportRun.objects.filter(stage__in=(Stage.READING, Stage.COMPARING)).exists(),
                        "an import to run", 120)  # fmt: skip
-        messaging.inbound_receive(to="73303", phone=stopped, body="STOP", message_sid="SMstopduringimport0001")
+        inbound.inbound_receive(to="73303", phone=stopped, body="STOP", message_sid="SMstopduringimport0001")
         procs.wait_for(
             lambda: (
                 ImportRun.objects.filter(pk__in=[r.pk for r in runs], stage=Stage.DONE).count() == 4

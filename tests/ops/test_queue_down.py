@@ -15,7 +15,7 @@ from alertmanager.jobqueue import QUEUE_DOWN
 from imports import jobs
 from imports import services as imports_services
 from imports.models import ImportRun, RunSource, Stage
-from messaging import services as messaging
+from messaging import alerts
 from messaging.models import Alert
 from subscribers import exports
 from subscribers.selectors import SubscriberFilter
@@ -78,7 +78,7 @@ def test_an_alert_and_an_export_are_refused_before_anything_is_written(
     account, manager, manager_client, sms, sender, redis_down
 ):
     with pytest.raises(ServiceError) as refused:
-        messaging.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=manager)
+        alerts.alert_create(account=account, body="Outage on Feeder A2.", target="everyone", tags=[], user=manager)
     assert refused.value.code == "queue_unavailable"
     page = manager_client.post(reverse("messaging:alert_new"), {"body": "Outage.", "target": "everyone"})
     assert page.status_code in (200, 302) and not Alert.objects.exists()

@@ -14,7 +14,7 @@ from api import services as api_services
 from imports import services as import_services
 from imports.models import ImportRun, RunSource
 from messaging import gateway
-from messaging.services import messaging_settings_get
+from messaging.account_settings import messaging_settings_get
 from subscribers.models import OptEvent
 from subscribers.services import Cause, account_sender_add, subscriber_opt_in
 from tests.api.conftest import ApiClient

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from messaging.services import opt_in_requests_expire
+from messaging.optin import opt_in_requests_expire
 
 
 class Command(BaseCommand):
