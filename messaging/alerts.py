@@ -171,14 +171,12 @@ def alert_create(
 
 
 def _enqueue_alert(alert_id: int, not_before=None) -> None:
-    from messaging import jobs
-
     if not_before is not None:
         # Held by quiet hours: the worker's scheduler (--with-scheduler) starts it when they end (the janitor
         # leaves it alone until then).
         enqueue(
             "default",
-            jobs.alert_send_job,
+            "messaging.jobs.alert_send_job",
             alert_id,
             at=not_before,
             committed=True,
@@ -188,7 +186,9 @@ def _enqueue_alert(alert_id: int, not_before=None) -> None:
     try:
         redis = _inflight_redis()
         redis.set(f"am:alert:{alert_id}:queued", "1", ex=settings.ALERT_JOB_TIMEOUT)
-        enqueue("default", jobs.alert_send_job, alert_id, committed=True, job_timeout=settings.ALERT_JOB_TIMEOUT)
+        enqueue(
+            "default", "messaging.jobs.alert_send_job", alert_id, committed=True, job_timeout=settings.ALERT_JOB_TIMEOUT
+        )
     except Exception as exc:  # Redis went away after the check: the janitor queues it once Redis answers
         logger.warning("alert %s could not be queued yet (%s); the janitor will queue it", alert_id, exc)
 

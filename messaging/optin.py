@@ -81,10 +81,8 @@ def double_opt_in_request(
 
 
 def _schedule_expiry(when) -> None:
-    from messaging import jobs
-
     # A minute late so the request is surely due; the job sweeps every due request, not only this one.
-    enqueue("default", jobs.opt_in_requests_expire_job, at=when + timedelta(minutes=1))
+    enqueue("default", "messaging.jobs.opt_in_requests_expire_job", at=when + timedelta(minutes=1))
 
 
 def opt_in_requests_expire(*, now=None) -> int:

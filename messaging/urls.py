@@ -11,6 +11,8 @@ urlpatterns = [
     path("messages/texts/", views.texts, name="texts"),
     path("messages/sent/", views.outbox, name="outbox"),
     path("messages/double-opt-in/", views.double_opt_in_send, name="double_opt_in"),
+    # The button on a number's page: the page is the list's, texting its owner is messaging's.
+    path("messages/double-opt-in/number/<int:pk>/", views.subscriber_request_opt_in, name="subscriber_request_opt_in"),
     path("messages/inbox/", views.inbox, name="inbox"),
     path("messages/inbox/<int:pk>/resolve/", views.inbox_resolve, name="inbox_resolve"),
     path("messages/revocations/new/", views.revocation_new, name="revocation_new"),

@@ -28,7 +28,8 @@ from messaging.models import Alert, DeliveryStatus, InboundMessage, MessagingSet
 from messaging.optin import WidgetLimited, double_opt_in_request, widget_request
 from messaging.signatures import request_is_signed
 from messaging.tables import AlertTable, DeliveryLogTable, OutboxTable
-from subscribers.models import Source
+from subscribers import phones
+from subscribers.models import Source, Subscriber
 from subscribers.services import Cause, ServiceError
 from subscribers.tenancy import manager_required
 
@@ -397,3 +398,24 @@ def revocation_new(request):
                 return redirect("subscribers:detail", pk=result.subscriber.pk)
             return redirect("messaging:revocation_new")
     return render(request, "messaging/revocation_new.html", {"form": form})
+
+
+@manager_required
+@require_POST
+def subscriber_request_opt_in(request, pk: int):
+    """The only way a manager can help an opted-out number back: ask its owner by text to reply YES."""
+    subscriber = Subscriber.objects.listed().filter(account=request.account, pk=pk).first()
+    if subscriber is None:
+        raise Http404("No such number on this account's list.")
+    national = phones.format_national(subscriber.phone)
+    try:
+        double_opt_in_request(
+            account=request.account, phone=subscriber.phone, cause=Cause(source=Source.MANAGER, user=request.user)
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request, f"A double opt-in request was texted to {national}. It is opted in once its owner replies YES."
+        )
+    return redirect("subscribers:detail", pk=pk)

@@ -23,9 +23,7 @@ def _forward_retry() -> Retry | None:
 
 
 def inbound_forward_enqueue(message: InboundMessage) -> None:
-    from messaging import jobs
-
-    enqueue("default", jobs.inbound_forward_job, message.pk, retry=_forward_retry())
+    enqueue("default", "messaging.jobs.inbound_forward_job", message.pk, retry=_forward_retry())
 
 
 def _post_signed(config: MessagingSettings, payload: bytes) -> str:
@@ -79,9 +77,7 @@ def consent_event_post(
 
 
 def _enqueue_event(event_id: int) -> None:
-    from messaging import jobs
-
-    enqueue("default", jobs.consent_event_post_job, event_id, retry=_forward_retry())
+    enqueue("default", "messaging.jobs.consent_event_post_job", event_id, retry=_forward_retry())
 
 
 def consent_event_deliver(*, event_id: int) -> None:

@@ -19,7 +19,6 @@ urlpatterns = [
     path("<int:pk>/", views.subscriber_detail, name="detail"),
     path("<int:pk>/language/", views.subscriber_language, name="language"),
     path("<int:pk>/tags/", views.subscriber_tags_edit, name="edit_tags"),
-    path("<int:pk>/request-opt-in/", views.subscriber_request_opt_in, name="request_opt_in"),
     path("<int:pk>/consent/", views.subscriber_consent, name="consent"),
     path("<int:pk>/consent.csv", views.subscriber_consent_csv, name="consent_csv"),
     path("<int:pk>/<slug:action>/", views.subscriber_action, name="action"),

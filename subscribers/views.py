@@ -306,25 +306,6 @@ def subscriber_action(request, pk: int, action: str):
 
 @manager_required
 @require_POST
-def subscriber_request_opt_in(request, pk: int):
-    """The only way a manager can help an opted-out number back: ask its owner by text to reply YES."""
-    from messaging.optin import double_opt_in_request
-
-    subscriber = _get_subscriber_for_request(request, pk)
-    national = phones.format_national(subscriber.phone)
-    try:
-        double_opt_in_request(account=request.account, phone=subscriber.phone, cause=_cause(request))
-    except services.ServiceError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(
-            request, f"A double opt-in request was texted to {national}. It is opted in once its owner replies YES."
-        )
-    return redirect("subscribers:detail", pk=pk)
-
-
-@manager_required
-@require_POST
 def subscriber_tags_edit(request, pk: int):
     subscriber = _get_subscriber_for_request(request, pk)
     form = TagsForm(request.POST)

@@ -93,7 +93,7 @@ def test_an_opted_out_number_offers_only_a_double_opt_in_request(manager_client,
     subscriber = make_subscriber(account, "+12185550134", State.OUT_CUSTOMER)
     response = manager_client.get(_detail(subscriber))
     assert "Send a double opt-in request" in response.text
-    assert reverse("subscribers:request_opt_in", args=[subscriber.pk]) in response.text
+    assert reverse("messaging:subscriber_request_opt_in", args=[subscriber.pk]) in response.text
     assert _action(subscriber, "reactivate") not in response.text
     response = manager_client.post(_action(subscriber, "reactivate"), follow=True)
     subscriber.refresh_from_db()
@@ -194,7 +194,9 @@ def test_the_double_opt_in_request_texts_the_owner_and_keeps_the_number_opted_ou
     account_sender_add(account=account, phone="73303")
     subscriber = make_subscriber(account, "+12185550134", State.OUT_SUBSCRIBER)
     with django_capture_on_commit_callbacks(execute=True):
-        response = manager_client.post(reverse("subscribers:request_opt_in", args=[subscriber.pk]), follow=True)
+        response = manager_client.post(
+            reverse("messaging:subscriber_request_opt_in", args=[subscriber.pk]), follow=True
+        )
     assert "A double opt-in request was texted to (218) 555-0134" in response.text
     subscriber.refresh_from_db()
     assert subscriber.status == Status.OPTED_OUT
@@ -206,5 +208,5 @@ def test_the_double_opt_in_request_texts_the_owner_and_keeps_the_number_opted_ou
 
 def test_the_double_opt_in_request_without_a_sender_number_says_what_to_do(manager_client, account, make_subscriber):
     subscriber = make_subscriber(account, "+12185550134", State.OUT_SUBSCRIBER)
-    response = manager_client.post(reverse("subscribers:request_opt_in", args=[subscriber.pk]), follow=True)
+    response = manager_client.post(reverse("messaging:subscriber_request_opt_in", args=[subscriber.pk]), follow=True)
     assert "no sender number" in response.text
