@@ -68,7 +68,7 @@ def main() -> None:
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
-    from imports import jobs
+    from imports import janitor
     from imports.models import ImportResult, ImportRun
     from subscribers.models import Account
 
@@ -102,7 +102,7 @@ def main() -> None:
     t0 = time.monotonic()
     while True:
         b0 = time.monotonic()
-        n = jobs.results_purge(batch=args.batch, max_batches=1)
+        n = janitor.results_purge(batch=args.batch, max_batches=1)
         longest = max(longest, time.monotonic() - b0)
         purged += n
         if not n:

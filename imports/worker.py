@@ -35,10 +35,11 @@ class Worker(RQWorker):
         """Every worker, whatever its queues and whether it has a scheduler, offers to run the janitor; one per
         JANITOR_SECONDS does (a lock in Redis). So a dead worker's import is retried and its alert resumed even where
         the janitor's scheduled chain was lost with it."""
-        from imports import jobs
+
+        from imports import janitor
 
         try:
-            jobs.janitor_beat()
+            janitor.janitor_beat()
         except StopRequested:
             # RQ raises it from its SIGTERM handler wherever the worker is: swallowed here, a warm shutdown that
             # came during the janitor's beat left the worker running (and /readyz counting it).
@@ -53,11 +54,12 @@ class Worker(RQWorker):
     def register_birth(self):
         super().register_birth()
         self._birth_done = True
-        from imports import jobs
+
+        from imports import janitor
 
         try:
-            jobs.janitor()
-            jobs.schedule_janitor()
+            janitor.janitor()
+            janitor.schedule_janitor()
             from lines import reassigned
 
             reassigned.schedule_next_month()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from imports import jobs
+from imports import janitor, jobs
 from imports.models import ImportResult, ImportRun, Stage
 from subscribers.models import OptEvent
 
@@ -22,14 +22,14 @@ def test_old_results_are_purged_in_batches_and_the_summary_and_opt_events_stay(s
     counts, events = old.counts, OptEvent.objects.filter(account=account).count()
     assert ImportResult.objects.filter(run=old).count() == 250
 
-    assert jobs.results_purge(batch=100, max_batches=2) == 200  # bounded per call: the next call goes on
+    assert janitor.results_purge(batch=100, max_batches=2) == 200  # bounded per call: the next call goes on
     assert ImportResult.objects.filter(run=old).count() == 50
-    assert jobs.results_purge(batch=100) == 50
+    assert janitor.results_purge(batch=100) == 50
     old.refresh_from_db()
     assert old.results_purged_at is not None and old.counts == counts
     assert ImportResult.objects.filter(run=recent).count() == 250
     assert OptEvent.objects.filter(account=account).count() == events
-    assert jobs.results_purge(batch=100) == 0
+    assert janitor.results_purge(batch=100) == 0
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import django_rq
 import pytest
 from rq.exceptions import StopRequested
 
-from imports import jobs
+from imports import janitor
 from imports.worker import Worker
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def test_a_sigterm_during_the_janitors_beat_stops_the_worker(monkeypatch):
         # RQ's own SIGTERM handler, run at the moment the signal would interrupt the beat.
         worker.request_stop(signal.SIGTERM, None)
 
-    monkeypatch.setattr(jobs, "janitor_beat", sigterm_arrives)
+    monkeypatch.setattr(janitor, "janitor_beat", sigterm_arrives)
     # RQ's handler makes the next signal a cold shutdown: the test process gets its own handlers back.
     handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
